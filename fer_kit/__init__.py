@@ -1,0 +1,29 @@
+"""fer_kit: a Keras 3 teaching kit for facial-expression recognition (FER2013 / SynthFER).
+
+    import fer_kit as fk
+    fk.setup(seed=0)
+    data = fk.data.load()
+
+Light modules load at once; the TensorFlow/Keras ones (models, train, vis, ...) load
+on first use, so ``fer-kit synth`` and the data layer start in a fraction of a second.
+"""
+from __future__ import annotations
+
+import importlib
+
+from . import config, data
+from .config import EMOTIONS, IMAGE_SHAPE, NUM_CLASSES, get_profile, setup
+
+__version__ = "0.1.0"
+_LAZY = {"preprocess", "augment", "pipeline", "models", "train", "evaluate", "ablation",
+         "vis", "plots", "theory", "notebooks"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'fer_kit' has no attribute {name!r}")
+
+
+__all__ = ["EMOTIONS", "IMAGE_SHAPE", "NUM_CLASSES", "config", "data", "get_profile", "setup",
+           *sorted(_LAZY)]

@@ -1,0 +1,164 @@
+"""Profiles (smoke / demo / full), environment variables and ``setup(seed)``.
+
+A profile caps data and steps inside the library, so notebook code is the same
+in CI (``smoke``), on a laptop CPU (``demo``) and on a course GPU (``full``);
+the idea comes from tf-keras-vis's step cap read from the environment.
+
+Environment variables:
+    FER_KIT_PROFILE  smoke | demo | full (default: demo without real data, full with it)
+    FER_KIT_DATA     a Kaggle fer2013.csv, or a folder holding train.csv and test.csv
+    FER_KIT_CACHE    where parsed arrays and generated data are kept (default ~/.cache/fer_kit)
+    FER_KIT_RUNS     where training runs are written (default ./runs)
+"""
+from __future__ import annotations
+
+import os
+import random
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+import numpy as np
+
+EMOTIONS = ("Angry", "Disgust", "Fear", "Happy", "Sad", "Surprise", "Neutral")
+IMAGE_SHAPE = (48, 48, 1)
+NUM_CLASSES = len(EMOTIONS)
+
+
+class ConfigError(ValueError):
+    """A profile name, environment variable or option the kit cannot use."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """How much data and compute every part of the kit uses.
+
+    Attributes:
+        name: smoke, demo or full.
+        synth_train: SynthFER training images (the Kaggle "Training" rows).
+        synth_test: SynthFER images in each of PublicTest and PrivateTest.
+        width: channel multiplier for the model builders (1.0 = the seeds' models).
+        epochs: maximum training epochs.
+        patience: EarlyStopping patience in epochs.
+        batch_size: training batch size (both seeds use 128).
+        ablation_epochs: epochs per configuration in the ablation table.
+        max_train: cap on training images used by a run (None = all).
+        ascent_steps: gradient-ascent steps in activation maximization.
+        vis_images: images used by the saliency notebook and sanity checks.
+    """
+
+    name: str
+    synth_train: int
+    synth_test: int
+    width: float
+    epochs: int
+    patience: int
+    batch_size: int
+    ablation_epochs: int
+    max_train: int | None
+    ascent_steps: int
+    vis_images: int
+
+
+PROFILES: dict[str, Profile] = {
+    "smoke": Profile("smoke", synth_train=1400, synth_test=210, width=0.125, epochs=2,
+                     patience=2, batch_size=64, ablation_epochs=1, max_train=1400,
+                     ascent_steps=8, vis_images=8),
+    "demo": Profile("demo", synth_train=9000, synth_test=1000, width=0.25, epochs=12,
+                    patience=4, batch_size=128, ablation_epochs=5, max_train=None,
+                    ascent_steps=60, vis_images=32),
+    # The seeds' own recipes: full width, up to 200 epochs with patience 30 (seed 003).
+    "full": Profile("full", synth_train=28709, synth_test=3589, width=1.0, epochs=200,
+                    patience=30, batch_size=128, ablation_epochs=60, max_train=None,
+                    ascent_steps=200, vis_images=64),
+}
+
+
+def data_source() -> Path | None:
+    """Return the real-data path from ``FER_KIT_DATA``, or None for SynthFER.
+
+    Raises:
+        ConfigError: if the variable is set but names nothing usable.
+    """
+    raw = os.environ.get("FER_KIT_DATA", "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if path.is_dir():
+        if not (path / "train.csv").is_file() and not (path / "fer2013.csv").is_file():
+            raise ConfigError(
+                f"FER_KIT_DATA={raw}: the folder holds neither fer2013.csv nor train.csv "
+                f"(found: {', '.join(sorted(p.name for p in path.iterdir())[:8]) or 'nothing'})")
+        return path
+    if not path.is_file():
+        raise ConfigError(f"FER_KIT_DATA={raw}: no such file or folder. Point it at the Kaggle "
+                          "fer2013.csv or at a folder with train.csv and test.csv, or unset it "
+                          "to use SynthFER.")
+    return path
+
+
+def get_profile(name: str | None = None, **overrides) -> Profile:
+    """Return the profile ``name``, else ``FER_KIT_PROFILE``, else the default.
+
+    The default is ``demo`` on SynthFER and ``full`` when ``FER_KIT_DATA`` is set.
+
+    Raises:
+        ConfigError: for an unknown profile name or override.
+    """
+    if name is None:
+        name = os.environ.get("FER_KIT_PROFILE", "").strip().lower() or None
+    if name is None:
+        name = "full" if os.environ.get("FER_KIT_DATA", "").strip() else "demo"
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r} (from FER_KIT_PROFILE or the call); "
+                          f"expected one of: {', '.join(PROFILES)}")
+    known = {f.name for f in fields(Profile)}
+    bad = sorted(set(overrides) - known)
+    if bad:
+        raise ConfigError(f"unknown profile field(s) {bad}; known: {sorted(known)}")
+    return replace(PROFILES[name], **overrides)
+
+
+def cache_dir() -> Path:
+    """Folder for parsed-CSV caches and generated SynthFER files (created if missing)."""
+    path = Path(os.environ.get("FER_KIT_CACHE", "~/.cache/fer_kit")).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def runs_dir() -> Path:
+    """Folder where training runs are written (``FER_KIT_RUNS``, default ./runs)."""
+    return Path(os.environ.get("FER_KIT_RUNS", "runs")).expanduser()
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python, NumPy and (if imported) Keras/TensorFlow."""
+    random.seed(seed)
+    np.random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    import sys
+    if "keras" in sys.modules or "tensorflow" in sys.modules:
+        import keras
+        keras.utils.set_random_seed(seed)
+
+
+def setup(seed: int = 0, profile: str | None = None, quiet: bool = False) -> Profile:
+    """Seed everything, set plot defaults and say which dataset and profile are in use.
+
+    Args:
+        seed: seed for Python, NumPy and Keras.
+        profile: a profile name; default from ``FER_KIT_PROFILE``.
+        quiet: do not print the summary line.
+
+    Returns:
+        The active Profile.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    prof = get_profile(profile)
+    src = data_source()
+    seed_everything(seed)
+    from . import plots
+    plots.set_style()
+    if not quiet:
+        dataset = str(src) if src else f"SynthFER (generated, {prof.synth_train} training images)"
+        print(f"fer_kit: dataset={dataset} | profile={prof.name} | seed={seed}")
+    return prof

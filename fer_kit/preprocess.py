@@ -1,0 +1,194 @@
+"""Featurewise and samplewise normalization with scikit-learn's contract.
+
+Seed 003 treats every pixel as a feature: *featurewise* standardises each pixel
+position over the training set; *samplewise* standardises each image to mean 0
+and std 1, and turns an all-zero image into zeros (never NaN).
+
+Like ``sklearn.preprocessing.StandardScaler``: ``__init__`` only stores
+arguments, ``fit`` learns from training data and returns self, learned state
+ends in ``_``, and using an unfitted normalizer raises ``NotFittedError``.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import NotFittedError
+
+from . import atomic
+
+
+def _as_float(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 4:
+        raise ValueError(f"expected images of shape (N, H, W, C), got shape {x.shape}")
+    return x.astype(np.float32)
+
+
+class FeaturewiseNormalizer(TransformerMixin, BaseEstimator):
+    """Standardise every pixel position (or channel) with training-set statistics.
+
+    Args:
+        per: ``"pixel"`` (seed 003: mean and std per pixel position, shape (H, W, C))
+            or ``"channel"`` (Keras ImageDataGenerator's featurewise_center /
+            featurewise_std_normalization: one mean and std per channel).
+        eps: added to the std before dividing (ImageDataGenerator uses 1e-6).
+
+    Attributes:
+        mean_, std_: learned statistics, shaped to broadcast against (N, H, W, C).
+    """
+
+    def __init__(self, per: str = "pixel", eps: float = 1e-6):
+        self.per = per
+        self.eps = eps
+
+    def _axes(self) -> tuple[int, ...]:
+        if self.per == "pixel":
+            return (0,)
+        if self.per == "channel":
+            return (0, 1, 2)
+        raise ValueError(f"per must be 'pixel' or 'channel', got {self.per!r}")
+
+    def fit(self, x: np.ndarray, y=None) -> "FeaturewiseNormalizer":
+        """Learn mean_ and std_ from training images (N, H, W, C). Returns self."""
+        x = _as_float(x)
+        if len(x) == 0:
+            raise ValueError("cannot fit a FeaturewiseNormalizer on 0 images")
+        axes = self._axes()
+        self.mean_ = x.mean(axis=axes, keepdims=True)[0].astype(np.float32)
+        self.std_ = x.std(axis=axes, keepdims=True)[0].astype(np.float32)
+        self.n_samples_seen_ = len(x)
+        return self
+
+    def _check(self) -> None:
+        if not hasattr(self, "mean_"):
+            raise NotFittedError("This FeaturewiseNormalizer is not fitted yet: call "
+                                 "fit(x_train) first (fit on training data only).")
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Return (x - mean_) / (std_ + eps) as float32."""
+        self._check()
+        x = _as_float(x)
+        if x.shape[1:] != self.mean_.shape and self.per == "pixel":
+            raise ValueError(f"fitted on images of shape {self.mean_.shape}, got {x.shape[1:]}")
+        return (x - self.mean_) / (self.std_ + self.eps)
+
+    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
+        """Undo ``transform``."""
+        self._check()
+        return np.asarray(x, np.float32) * (self.std_ + self.eps) + self.mean_
+
+    def save(self, path: str | Path) -> Path:
+        """Write the statistics to an .npz file (atomically)."""
+        self._check()
+        with atomic.atomic_path(path, suffix=".npz") as tmp:
+            np.savez(tmp, kind="featurewise", per=self.per, eps=self.eps, mean=self.mean_,
+                     std=self.std_, n=self.n_samples_seen_)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "FeaturewiseNormalizer":
+        """Read statistics written by ``save`` (no pickle)."""
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["kind"]) != "featurewise":
+                raise ValueError(f"{path}: not a FeaturewiseNormalizer file (kind={z['kind']})")
+            norm = cls(per=str(z["per"]), eps=float(z["eps"]))
+            norm.mean_, norm.std_ = z["mean"], z["std"]
+            norm.n_samples_seen_ = int(z["n"])
+        return norm
+
+    def to_layer(self):
+        """An equivalent ``keras.layers.Normalization`` layer (for a model that takes raw pixels)."""
+        self._check()
+        import keras
+        axis = (1, 2, 3) if self.per == "pixel" else -1
+        mean = self.mean_ if self.per == "pixel" else self.mean_.reshape(-1)
+        std = self.std_ if self.per == "pixel" else self.std_.reshape(-1)
+        return keras.layers.Normalization(axis=axis, mean=mean, variance=(std + self.eps) ** 2,
+                                          name="featurewise")
+
+
+class SamplewiseNormalizer(TransformerMixin, BaseEstimator):
+    """Standardise each image to mean 0, std 1 (stateless; blank images become zeros).
+
+    Args:
+        eps: an image whose std is below ``eps`` is only centred (so all-zero -> zeros).
+    """
+
+    def __init__(self, eps: float = 1e-6):
+        self.eps = eps
+
+    def fit(self, x: np.ndarray, y=None) -> "SamplewiseNormalizer":
+        """Nothing to learn; checks the input and returns self."""
+        _as_float(x)
+        self.n_samples_seen_ = len(x)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Return (x - mean(x)) / max(std(x), eps), per image, as float32."""
+        x = _as_float(x)
+        mean = x.mean(axis=(1, 2, 3), keepdims=True)
+        std = x.std(axis=(1, 2, 3), keepdims=True)
+        return (x - mean) / np.maximum(std, self.eps)
+
+    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
+        """Samplewise normalization discards each image's mean and std: it cannot be undone."""
+        raise NotImplementedError("samplewise normalization forgets each image's mean and std")
+
+    def save(self, path: str | Path) -> Path:
+        with atomic.atomic_path(path, suffix=".npz") as tmp:
+            np.savez(tmp, kind="samplewise", eps=self.eps)
+        return Path(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "SamplewiseNormalizer":
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["kind"]) != "samplewise":
+                raise ValueError(f"{path}: not a SamplewiseNormalizer file (kind={z['kind']})")
+            return cls(eps=float(z["eps"]))
+
+    def to_layer(self):
+        """An equivalent Keras layer (``SamplewiseStandardize``)."""
+        from .layers import SamplewiseStandardize
+        return SamplewiseStandardize(eps=self.eps, name="samplewise")
+
+
+class Chain(TransformerMixin, BaseEstimator):
+    """Several normalizers in order, e.g. samplewise then featurewise (ImageDataGenerator's order).
+
+    Args:
+        steps: the normalizers, applied first to last.
+    """
+
+    def __init__(self, steps: list):
+        self.steps = steps
+
+    def fit(self, x: np.ndarray, y=None) -> "Chain":
+        for step in self.steps:
+            x = step.fit(x).transform(x)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        x = _as_float(x)
+        for step in self.steps:
+            x = step.transform(x)
+        return x
+
+    def to_layer(self):
+        import keras
+        return keras.Sequential([s.to_layer() for s in self.steps], name="normalize")
+
+
+def make_normalizer(name: str | None):
+    """Normalizer by name: None/'none', 'featurewise', 'samplewise', 'samplewise+featurewise'."""
+    if name in (None, "none", ""):
+        return None
+    parts = {"featurewise": FeaturewiseNormalizer, "samplewise": SamplewiseNormalizer}
+    names = name.split("+")
+    bad = [n for n in names if n not in parts]
+    if bad:
+        raise ValueError(f"unknown normalization {bad[0]!r}; expected none, featurewise, "
+                         "samplewise or samplewise+featurewise")
+    steps = [parts[n]() for n in names]
+    return steps[0] if len(steps) == 1 else Chain(steps)

@@ -1,0 +1,214 @@
+"""CSV reading and writing: round trips, the reference per-row parser, every bad-input kind."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fer_kit.data import io
+from fer_kit.data.csvparse import FERDataError, format_pixels, parse_bytes, parse_pixel_block
+
+
+def _images(rng, n):
+    return rng.integers(0, 256, (n, 48, 48, 1), dtype=np.uint8)
+
+
+def _row(values) -> str:
+    return " ".join(str(v) for v in values)
+
+
+def _fer_text(rows) -> str:
+    return "emotion,pixels,Usage\n" + "".join(f"{lab},{px},{use}\n" for lab, px, use in rows)
+
+
+GOOD = _row([7] * 2304)
+
+
+def test_pixel_parser_matches_per_row_reference(rng):
+    x = rng.integers(0, 256, (50, 2304))
+    x[0, :5] = [0, 255, 9, 10, 100]  # every digit length
+    fields = [_row(r).encode() for r in x]
+    ours, errors = parse_pixel_block(fields)
+    reference = np.array([np.array(f.split(), float) for f in fields])  # the usual per-row way
+    assert errors == {}
+    np.testing.assert_array_equal(ours, reference.astype(np.uint8))
+
+
+def test_format_pixels_matches_str_join(rng):
+    x = _images(rng, 5)
+    assert format_pixels(x) == [_row(r.ravel()).encode() for r in x]
+
+
+@pytest.mark.parametrize("layout", ["fer2013", "train", "test"])
+def test_round_trip_each_layout(tmp_path, rng, layout):
+    x, y = _images(rng, 30), rng.integers(0, 7, 30)
+    if layout == "fer2013":
+        usage = np.repeat([0, 1, 2], 10)
+        io.write_fer2013(tmp_path / "f.csv", x, y, usage)
+        ds = io.read_fer2013(tmp_path / "f.csv")
+        np.testing.assert_array_equal(np.concatenate([ds.train.x, ds.public.x, ds.private.x]), x)
+        np.testing.assert_array_equal(np.concatenate([ds.train.y, ds.public.y, ds.private.y]), y)
+        assert (len(ds.train), len(ds.public), len(ds.private)) == (10, 10, 10)
+    elif layout == "train":
+        io.write_train_csv(tmp_path / "train.csv", x, y)
+        ds = io.read_train_test(tmp_path)
+        np.testing.assert_array_equal(ds.train.x, x)
+        np.testing.assert_array_equal(ds.train.y, y)
+        assert ds.test is None
+    else:
+        io.write_train_csv(tmp_path / "train.csv", x[:3], y[:3])
+        ids = rng.permutation(1000)[:30]
+        io.write_test_csv(tmp_path / "test.csv", x, ids)
+        ds = io.read_train_test(tmp_path)
+        np.testing.assert_array_equal(ds.test.x, x)
+        np.testing.assert_array_equal(ds.test.ids, ids)
+        assert ds.test.y is None
+
+
+def test_kaggle_header_variants_and_quotes():
+    text = ('Emotion, Pixels ,usage\r\n3,"' + GOOD + '",Training\r\n')
+    p = parse_bytes(b"\xef\xbb\xbf" + text.encode())  # BOM + CRLF + quoted pixel field
+    assert p.layout == "fer2013" and p.x.shape == (1, 48, 48, 1) and p.y.tolist() == [3]
+    assert len(p.skipped) == 0
+
+
+def _parse_error(tmp_path, text: str | bytes, name="bad.csv") -> FERDataError:
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    with pytest.raises(FERDataError) as info:
+        io.read_csv(path)
+    assert name in str(info.value)  # the message names the file
+    return info.value
+
+
+@pytest.mark.parametrize("text, line, words", [
+    ("3," + GOOD + ",Training\n", 1, "missing header"),
+    ("emotion;pixels;usage\n", 1, "unknown header"),
+    ("foo,bar\n", 1, "unknown header"),
+    (_fer_text([(3, GOOD, "Training"), (3, _row([1] * 2303), "Training")]), 3,
+     "expected 2304 pixel values, found 2303"),
+    (_fer_text([(3, GOOD.replace("7", "7.5", 1), "Training")]), 2, "non-integer token '7.5'"),
+    (_fer_text([(3, GOOD.replace("7", "abc", 1), "Training")]), 2, "non-integer token 'abc'"),
+    (_fer_text([(3, "7 7 300" + GOOD[5:], "Training")]), 2, "pixel 3: value 300 outside 0-255"),
+    (_fer_text([(3, "-5" + GOOD[1:], "Training")]), 2, "value -5 outside 0-255"),
+    (_fer_text([(3, "99999999999" + GOOD[1:], "Training")]), 2, "outside 0-255"),
+    (_fer_text([(9, GOOD, "Training")]), 2, "label 9 outside 0-6"),
+    (_fer_text([(-1, GOOD, "Training")]), 2, "label -1 outside 0-6"),
+    (_fer_text([("x", GOOD, "Training")]), 2, "label 'x' is not an integer"),
+    (_fer_text([(3, GOOD, "Validation")]), 2, "Usage 'Validation'"),
+    (_fer_text([(3, GOOD, "Training,extra")]), 2, "expected 3 fields"),
+    (_fer_text([(3, "", "Training")]), 2, "found 0 (empty pixel field)"),
+    (_fer_text([(3, GOOD.replace(" ", ",", 5), "Training")]), 2, "expected 3 fields"),
+    ("id,feature\n1," + GOOD + "\n2," + GOOD + "\n1," + GOOD + "\n", 4,
+     "duplicate id 1 (first on line 2)"),
+])
+def test_bad_input_names_file_line_and_problem(tmp_path, text, line, words):
+    err = _parse_error(tmp_path, text)
+    assert err.line == line
+    assert words in str(err)
+    assert f"line {line}" in str(err)
+
+
+def test_empty_file(tmp_path):
+    assert "empty file" in str(_parse_error(tmp_path, ""))
+    assert "empty file" in str(_parse_error(tmp_path, "\n\n", name="blank.csv"))
+
+
+def test_truncated_last_line(tmp_path):
+    text = _fer_text([(3, GOOD, "Training")]) + "4," + GOOD[:1000]  # download cut short
+    err = _parse_error(tmp_path, text)
+    assert err.line == 3 and "truncated last line" in str(err)
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(FERDataError, match="nope.csv: no such file"):
+        io.read_csv(tmp_path / "nope.csv")
+
+
+def test_skip_keeps_good_rows_and_reports_every_bad_one(tmp_path):
+    rows = [(3, GOOD, "Training"), (9, GOOD, "Training"), (2, GOOD, "PublicTest"),
+            (1, _row([1] * 10), "Training"), (0, GOOD, "PrivateTest")]
+    path = tmp_path / "f.csv"
+    path.write_text(_fer_text(rows))
+    with pytest.raises(FERDataError, match=r"line 3: label 9 .*and 1 more bad row"):
+        io.read_fer2013(path)
+    ds = io.read_fer2013(path, on_error="skip")
+    assert (len(ds.train), len(ds.public), len(ds.private)) == (1, 1, 1)
+    assert ds.skipped["line"].tolist() == [3, 5]
+    assert ds.skipped["reason"].str.contains("label 9").iloc[0]
+    assert ds.skipped["reason"].str.contains("found 10").iloc[1]
+    assert (ds.skipped["file"] == str(path)).all()
+
+
+def test_second_read_comes_from_cache(tmp_path, rng, monkeypatch):
+    path = tmp_path / "f.csv"
+    io.write_fer2013(path, _images(rng, 20), rng.integers(0, 7, 20), [0] * 20)
+    first = io.read_csv(path)
+
+    def boom(*a, **k):
+        raise AssertionError("parsed again instead of using the cache")
+    monkeypatch.setattr(io, "parse_bytes", boom)
+    second = io.read_csv(path)
+    np.testing.assert_array_equal(first.x, second.x)
+
+
+def test_cache_never_serves_a_changed_file(tmp_path, rng):
+    path = tmp_path / "f.csv"
+    x = _images(rng, 10)
+    io.write_fer2013(path, x, np.zeros(10, int), [0] * 10)
+    io.read_csv(path)
+    x2 = x.copy()
+    x2[3, 5, 5, 0] ^= 1  # one pixel, same file size most of the time
+    io.write_fer2013(path, x2, np.zeros(10, int), [0] * 10)
+    np.testing.assert_array_equal(io.read_csv(path).x, x2)
+
+
+def test_corrupt_cache_is_ignored_and_rebuilt(tmp_path, rng):
+    path = tmp_path / "f.csv"
+    x = _images(rng, 10)
+    io.write_fer2013(path, x, np.zeros(10, int), [0] * 10)
+    io.read_csv(path)
+    cache = io._cache_file(path)
+    cache.write_bytes(cache.read_bytes()[:100])  # half-written
+    np.testing.assert_array_equal(io.read_csv(path).x, x)
+    with np.load(cache, allow_pickle=False) as z:  # rebuilt
+        assert z["x"].shape == (10, 48, 48, 1)
+
+
+def test_cached_file_with_errors_still_raises(tmp_path):
+    path = tmp_path / "f.csv"
+    path.write_text(_fer_text([(3, GOOD, "Training"), (8, GOOD, "Training")]))
+    assert len(io.read_csv(path, on_error="skip").skipped) == 1
+    with pytest.raises(FERDataError, match="line 3: label 8"):
+        io.read_csv(path)  # served from the cache, still an error
+
+
+def test_synthfer_through_the_real_loader_keeps_masks(tmp_path):
+    from fer_kit.data import synth
+    csv = synth.write_synthfer(tmp_path, n_train=60, n_test=20, seed=3, course_files=True)
+    ds = io.read_fer2013(csv)
+    ref = synth.generate(100, seed=3)
+    np.testing.assert_array_equal(ds.train.x, ref.x[:60])
+    np.testing.assert_array_equal(ds.private.masks, ref.masks[80:])
+    course = io.read_train_test(tmp_path)
+    np.testing.assert_array_equal(course.test.x, ref.x[60:])
+    labels = pd.read_csv(tmp_path / "test_labels.csv")
+    np.testing.assert_array_equal(labels["label"], ref.y[60:])
+
+
+def test_load_uses_fer_kit_data(tmp_path, rng, monkeypatch):
+    x, y = _images(rng, 12), rng.integers(0, 7, 12)
+    io.write_fer2013(tmp_path / "fer2013.csv", x, y, [0] * 6 + [1] * 3 + [2] * 3)
+    monkeypatch.setenv("FER_KIT_DATA", str(tmp_path))
+    ds = io.load()
+    assert ds.name.endswith("fer2013.csv") and not ds.is_synthetic
+    np.testing.assert_array_equal(ds.train.y, y[:6])
+
+
+def test_load_defaults_to_synthfer():
+    ds = io.load("smoke")
+    assert ds.is_synthetic
+    assert len(ds.train) == 1400 and len(ds.public) == len(ds.private) == 210
+    assert ds.train.masks is not None and ds.train.masks.shape == (1400, 48, 48)
+    assert list(ds.summary().columns)[:7] == ["Angry", "Disgust", "Fear", "Happy", "Sad",
+                                               "Surprise", "Neutral"]
