@@ -23,7 +23,10 @@ skipped row is listed with its reason; nothing is dropped silently.
 """
 from __future__ import annotations
 
+import os
 import re
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,7 +44,7 @@ _LAYOUTS = {  # layout -> the canonical columns it needs
     "train": {"label", "pixels"},
     "test": {"id", "pixels"},
 }
-_BLOCK_ROWS = 2048  # rows parsed per NumPy pass: bounds temporary memory to ~150 MB
+_BLOCK_ROWS = 512  # rows per NumPy block: ~4 MB of text, ~50 MB of temporaries a thread
 
 
 class FERDataError(ValueError):
@@ -107,6 +110,11 @@ def _describe_bad_token(field: bytes, offset: int) -> str:
 def parse_pixel_block(fields: list[bytes]) -> tuple[np.ndarray, dict[int, str]]:
     """Parse pixel fields (one bytes object per row) into uint8 rows.
 
+    Works on the bytes of the whole block at once: a number ends where a digit is
+    followed by a non-digit, and its value is read from the (at most three) digits
+    before that end (about 3 ns per byte, twice as fast as ``np.fromstring``). Only rows that fail are looked at again, one by one, to word
+    the error.
+
     Args:
         fields: the pixel text of each row, e.g. ``b"70 80 82 ..."``.
 
@@ -117,50 +125,76 @@ def parse_pixel_block(fields: list[bytes]) -> tuple[np.ndarray, dict[int, str]]:
     n_rows = len(fields)
     buf = b"\n".join(fields) + b"\n"
     b = np.frombuffer(buf, np.uint8)
-    newline = np.flatnonzero(b == 10)  # (n_rows,) end of each row
-    digit = (b - 48) < 10  # uint8 wrap-around: True exactly for b'0'..b'9'
-    ok_byte = digit | (b == 32) | (b == 9) | (b == 10) | (b == 13)
+    d = b - np.uint8(48)  # digit value; >= 10 for any other byte (uint8 wrap-around)
+    digit = d < 10
+    newline = np.cumsum([len(f) + 1 for f in fields]) - 1  # (n_rows,) the b"\n" after each row
     errors: dict[int, str] = {}
-    if not ok_byte.all():
-        bad = np.flatnonzero(~ok_byte)
-        bad_rows = np.searchsorted(newline, bad)
-        rows, first = np.unique(bad_rows, return_index=True)
-        for r, pos in zip(rows.tolist(), bad[first].tolist()):
-            row_start = newline[r - 1] + 1 if r else 0
-            errors[r] = _describe_bad_token(fields[r], pos - row_start)
-    prev = np.concatenate(([False], digit[:-1]))
-    nxt = np.concatenate((digit[1:], [False]))
-    starts = np.flatnonzero(digit & ~prev)  # (n_tokens,) first digit of each number
-    ends = np.flatnonzero(digit & ~nxt) + 1
-    lengths = ends - starts
-    token_row = np.searchsorted(newline, starts)
-    counts = np.bincount(token_row, minlength=n_rows)
-    values = (b[starts] - 48).astype(np.int32)
-    for k in (1, 2):  # numbers of up to three digits, one digit position per pass
-        m = lengths > k
-        values[m] = values[m] * 10 + (b[starts[m] + k] - 48)
-    for t in np.flatnonzero(lengths > 3).tolist():  # rare: leading zeros or too large
-        values[t] = min(int(buf[starts[t]:ends[t]]), 1 << 30)
-    too_big = np.flatnonzero(values > 255)
-    if too_big.size:
-        for t in too_big[np.unique(token_row[too_big], return_index=True)[1]].tolist():
-            r = int(token_row[t])
-            if r not in errors:
-                index = t - (counts[:r].sum()) + 1
-                errors[r] = f"pixel {index}: value {values[t]} outside 0-255"
+    if np.count_nonzero(digit) + np.count_nonzero(b == 32) + n_rows != len(b):
+        ok = digit | (b == 32) | (b == 9) | (b == 10) | (b == 13)  # tabs and CR are fine too
+        bad = np.flatnonzero(~ok)
+        if bad.size:
+            rows, first = np.unique(np.searchsorted(newline, bad), return_index=True)
+            for r, pos in zip(rows.tolist(), bad[first].tolist()):
+                row_start = newline[r - 1] + 1 if r else 0
+                errors[r] = _describe_bad_token(bytes(fields[r]), pos - row_start)
+    # packed[i]: the value of the number that would end at byte i, from its last three
+    # digits; one pass per digit position over the bytes, then one gather per number.
+    dz = d * digit
+    packed = dz.astype(np.uint16)
+    packed[1:] += dz[:-1] * np.uint16(10)
+    packed[2:] += (dz[:-2] * digit[1:-1]) * np.uint16(100)
+    last = np.flatnonzero(digit[:-1] > digit[1:])  # (n_tokens,) last digit of each number
+    values = packed[last]
+    counts = np.diff(np.searchsorted(last, newline), prepend=0)  # numbers per row
+    # A 4th digit ("0042", "1000") or a value over 255 is rare: look at those numbers alone.
+    pairs = digit[:-1] & digit[1:]
+    long_run = pairs[:-2] & pairs[2:]  # four digits in a row, starting at i
+    suspect = np.flatnonzero(values > 255)
+    if long_run.any():
+        suspect = np.union1d(suspect, np.flatnonzero(long_run[last - 3] & (last >= 3)))
+    token_start = np.cumsum(counts) - counts
+    for t in suspect.tolist():
+        r = int(np.searchsorted(newline, last[t]))
+        if r in errors:
+            continue
+        j = int(last[t]) + 1
+        i = j - 1
+        while i > 0 and digit[i - 1]:
+            i -= 1
+        value = int(buf[i:j])
+        if value > 255:
+            sign = "-" if i > 0 and buf[i - 1:i] == b"-" else ""
+            errors[r] = f"pixel {t - token_start[r] + 1}: value {sign}{value} outside 0-255"
+        else:
+            values[t] = value
     for r in np.flatnonzero(counts != N_PIXELS).tolist():
         if r not in errors:
             found = int(counts[r])
             errors[r] = (f"expected {N_PIXELS} pixel values, found {found}"
                          + (" (empty pixel field)" if found == 0 else ""))
-    good = np.ones(n_rows, bool)
-    good[list(errors)] = False
     out = np.zeros((n_rows, N_PIXELS), np.uint8)
-    if good.all():
+    if not errors:
         out[:] = values.reshape(n_rows, N_PIXELS)
-    elif good.any():
-        out[good] = values[good[token_row]].reshape(-1, N_PIXELS)
+    else:
+        good = np.ones(n_rows, bool)
+        good[list(errors)] = False
+        token_good = np.repeat(good, counts)
+        out[good] = values[token_good].reshape(-1, N_PIXELS)
     return out, errors
+
+
+_USAGE_CODE = {u.encode(): k for k, u in enumerate(USAGES)}
+
+
+def _int_field(raw: bytes) -> int | None:
+    """int of a small field (spaces and surrounding quotes allowed), None if it is not one."""
+    try:
+        return int(raw)  # int() itself ignores surrounding whitespace
+    except ValueError:
+        try:
+            return int(_field(raw))
+        except ValueError:
+            return None
 
 
 def _field(raw: bytes) -> bytes:
@@ -168,6 +202,110 @@ def _field(raw: bytes) -> bytes:
     if len(raw) >= 2 and raw[:1] == b'"' and raw[-1:] == b'"':
         return raw[1:-1]
     return raw
+
+
+@dataclass
+class _Rows:
+    """What the row scanner collects: the small fields, and the pixel text still to parse."""
+
+    labels: list
+    ids: list
+    usage: list
+    lines: list
+    pixel_fields: list
+    skipped: dict
+    truncated_line: int | None = None
+
+
+def _scan_rows(data: bytes, pos: int, cols: list[str], on_block) -> _Rows:
+    """Read every data row's small fields in Python; hand pixel text to ``on_block`` in blocks."""
+    n_cols, i_pix = len(cols), cols.index("pixels")
+    i_lab = cols.index("label") if "label" in cols else None
+    i_id = cols.index("id") if "id" in cols else None
+    i_use = cols.index("usage") if "usage" in cols else None
+    n_left, n_right = i_pix, n_cols - 1 - i_pix  # fields before / after the pixel column
+    fields_text = f"expected {n_cols} fields ({','.join(cols)}), found"
+    rows = _Rows([], [], [], [], [], {})
+    view = memoryview(data)  # pixel fields are sliced without copying
+    line_no, size = 1, len(data)
+
+    def small(bounds, k) -> bytes:
+        return _field(data[bounds[k] + 1:bounds[k + 1]])
+
+    while pos < size:
+        end = data.find(b"\n", pos)
+        if end < 0:
+            end = size
+            rows.truncated_line = line_no + 1  # last line has no newline: maybe cut short
+        line_no += 1
+        stop = end - 1 if end > pos and data[end - 1] == 13 else end  # CRLF
+        start, pos = pos, end + 1
+        if stop - start < 8 and not data[start:stop].strip():
+            continue  # blank line: not a row
+        # Small fields are found from both ends; an extra comma stays inside the pixel
+        # field, where the pixel parser trips on it and the count below names it.
+        bounds, reason = [start - 1], None
+        for _ in range(n_left):
+            bounds.append(data.find(b",", bounds[-1] + 1, stop))
+        right = [stop]
+        for _ in range(n_right):
+            right.insert(0, data.rfind(b",", bounds[-1] + 1, right[0]))
+        bounds += right
+        lab, ident, use = -1, -1, -1
+        if -1 in bounds:
+            reason = "missing field"
+        if reason is None and i_lab is not None:
+            lab = _int_field(data[bounds[i_lab] + 1:bounds[i_lab + 1]])
+            if lab is None:
+                reason = f"label {small(bounds, i_lab).decode('latin-1')[:20]!r} is not an integer"
+            elif not 0 <= lab < NUM_CLASSES:
+                reason = f"label {lab} outside 0-{NUM_CLASSES - 1}"
+        if reason is None and i_id is not None:
+            ident = _int_field(data[bounds[i_id] + 1:bounds[i_id + 1]])
+            if ident is None:
+                reason = f"id {small(bounds, i_id).decode('latin-1')[:20]!r} is not an integer"
+        if reason is None and i_use is not None:
+            use = _USAGE_CODE.get(data[bounds[i_use] + 1:bounds[i_use + 1]])
+            if use is None:
+                use = _USAGE_CODE.get(small(bounds, i_use))
+            if use is None:
+                reason = (f"Usage {small(bounds, i_use).decode('latin-1')[:20]!r} is not one of "
+                          f"{', '.join(USAGES)}")
+        if reason is not None:
+            n_fields = data.count(b",", start, stop) + 1  # bad rows only: a column missing/extra?
+            rows.skipped[line_no] = f"{fields_text} {n_fields}" if n_fields != n_cols else reason
+            continue
+        p0, p1 = bounds[i_pix] + 1, bounds[i_pix + 1]
+        if data[p0:p0 + 1] == b'"' and data[p1 - 1:p1] == b'"':
+            p0, p1 = p0 + 1, p1 - 1
+        rows.labels.append(lab)
+        rows.ids.append(ident if i_id is not None else len(rows.lines) + len(rows.skipped))
+        rows.usage.append(use)
+        rows.lines.append(line_no)
+        rows.pixel_fields.append(view[p0:p1])
+        if len(rows.pixel_fields) % _BLOCK_ROWS == 0:
+            on_block(rows.pixel_fields[-_BLOCK_ROWS:])
+    if len(rows.pixel_fields) % _BLOCK_ROWS:
+        on_block(rows.pixel_fields[-(len(rows.pixel_fields) % _BLOCK_ROWS):])
+    return rows
+
+
+def _parse_pixels_threaded(data: bytes, pos: int, cols: list[str]):
+    """Scan rows and parse pixel blocks on two threads at once; returns (rows, block results)."""
+    pool = ThreadPoolExecutor(min(2, os.cpu_count() or 1))  # NumPy releases the GIL
+    futures = []
+    interval = sys.getswitchinterval()
+    # The scanning loop holds the GIL; a short switch interval lets the threads' NumPy
+    # calls start without waiting up to 5 ms each.
+    sys.setswitchinterval(1e-4)
+    try:
+        rows = _scan_rows(data, pos, cols, lambda block: futures.append(
+            pool.submit(parse_pixel_block, block)))
+        results = [f.result() for f in futures]
+    finally:
+        sys.setswitchinterval(interval)
+        pool.shutdown(cancel_futures=True)
+    return rows, results
 
 
 def parse_bytes(data: bytes, path: str | Path = "<bytes>") -> ParsedCSV:
@@ -179,91 +317,45 @@ def parse_bytes(data: bytes, path: str | Path = "<bytes>") -> ParsedCSV:
     path = Path(path)
     if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark from Excel/Notepad
         data = data[3:]
-    if not data.strip():
+    if re.search(rb"\S", data) is None:  # (data.strip() would copy the whole file)
         raise FERDataError(path, "empty file (no header, no rows)")
     end = data.find(b"\n")
     header_end = len(data) if end < 0 else end
     layout, cols = _read_header(path, data[:header_end].decode("utf-8", "replace").strip())
-    n_cols = len(cols)
-    i_pix = cols.index("pixels")
-    i_lab = cols.index("label") if "label" in cols else None
-    i_id = cols.index("id") if "id" in cols else None
-    i_use = cols.index("usage") if "usage" in cols else None
+    rows, results = _parse_pixels_threaded(data, header_end + 1, cols)
 
-    labels, ids, usage, lines, pixel_fields = [], [], [], [], []
-    skipped: dict[int, str] = {}
-    line_no, pos, size = 1, header_end + 1, len(data)
-    truncated_line = None
-    while pos < size:
-        end = data.find(b"\n", pos)
-        if end < 0:
-            end = size
-            truncated_line = line_no + 1  # last line has no newline: maybe cut short
-        line_no += 1
-        stop = end - 1 if end > pos and data[end - 1] == 13 else end  # CRLF
-        start, pos = pos, end + 1
-        if not data[start:stop].strip():
-            continue  # blank line: not a row
-        n_commas = data.count(b",", start, stop)
-        if n_commas != n_cols - 1:
-            skipped[line_no] = (f"expected {n_cols} fields ({','.join(cols)}), found "
-                                f"{n_commas + 1}")
-            continue
-        fields = [_field(p) for p in data[start:stop].split(b",")]
-        reason, lab, ident, use = None, -1, -1, ""
-        try:
-            if i_lab is not None:
-                lab = int(fields[i_lab])
-                if not 0 <= lab < NUM_CLASSES:
-                    reason = f"label {lab} outside 0-{NUM_CLASSES - 1}"
-            if i_id is not None:
-                ident = int(fields[i_id])
-        except ValueError:
-            col = "label" if i_lab is not None else "id"
-            bad = fields[i_lab if i_lab is not None else i_id]
-            reason = f"{col} {bad.decode('latin-1')[:20]!r} is not an integer"
-        if reason is None and i_use is not None:
-            use = fields[i_use].decode("latin-1")
-            if use not in USAGES:
-                reason = f"Usage {use[:20]!r} is not one of {', '.join(USAGES)}"
-        if reason is not None:
-            skipped[line_no] = reason
-            continue
-        labels.append(lab)
-        ids.append(ident if i_id is not None else len(lines) + len(skipped))
-        usage.append(USAGES.index(use) if i_use is not None else -1)
-        lines.append(line_no)
-        pixel_fields.append(fields[i_pix])
-
-    blocks, keep = [], np.ones(len(lines), bool)
-    for b0 in range(0, len(pixel_fields), _BLOCK_ROWS):
-        px, errs = parse_pixel_block(pixel_fields[b0:b0 + _BLOCK_ROWS])
-        blocks.append(px)
+    skipped, n_cols = rows.skipped, len(cols)
+    keep = np.ones(len(rows.lines), bool)
+    for b0, (_, errs) in zip(range(0, len(rows.lines), _BLOCK_ROWS), results):
         for r, reason in errs.items():
             keep[b0 + r] = False
-            skipped[lines[b0 + r]] = reason
-    pixels = np.concatenate(blocks) if blocks else np.zeros((0, N_PIXELS), np.uint8)
-    lines_a = np.asarray(lines, np.int64)
-    ids_a = np.asarray(ids, np.int64)
-    if i_id is not None:  # duplicate ids: the later occurrence is the bad row
-        order = np.argsort(ids_a, kind="stable")  # stable: the first line of an id comes first
-        sorted_ids = ids_a[order]
+            n_commas = bytes(rows.pixel_fields[b0 + r]).count(b",")
+            if n_commas:  # the pixel parser tripped on an extra column
+                reason = f"expected {n_cols} fields ({','.join(cols)}), found {n_cols + n_commas}"
+            skipped[rows.lines[b0 + r]] = reason
+    pixels = (np.concatenate([px for px, _ in results]) if results
+              else np.zeros((0, N_PIXELS), np.uint8))
+    lines = np.asarray(rows.lines, np.int64)
+    ids = np.asarray(rows.ids, np.int64)
+    if "id" in cols:  # duplicate ids: the later occurrence is the bad row
+        order = np.argsort(ids, kind="stable")  # stable: the first line of an id comes first
+        sorted_ids = ids[order]
         first_of = order[np.searchsorted(sorted_ids, sorted_ids, side="left")]
         for j in np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1]).tolist():
             again, first = order[j + 1], first_of[j + 1]
             keep[again] = False
-            skipped[int(lines_a[again])] = (f"duplicate id {ids_a[again]} "
-                                            f"(first on line {lines_a[first]})")
-    if truncated_line is not None and truncated_line in skipped:
-        skipped[truncated_line] = ("truncated last line (no line end; is the download "
-                                   "incomplete?): " + skipped[truncated_line])
+            skipped[int(lines[again])] = f"duplicate id {ids[again]} (first on line {lines[first]})"
+    if rows.truncated_line in skipped:
+        skipped[rows.truncated_line] = ("truncated last line (no line end; is the download "
+                                        "incomplete?): " + skipped[rows.truncated_line])
     report = pd.DataFrame({"line": list(skipped), "reason": list(skipped.values())},
                           columns=["line", "reason"]).sort_values("line", ignore_index=True)
-    return ParsedCSV(layout=layout,
-                     x=pixels[keep].reshape(-1, 48, 48, 1),
-                     y=np.asarray(labels, np.int64)[keep],
-                     ids=ids_a[keep], usage=np.asarray(usage, np.int8)[keep],
-                     lines=lines_a[keep], skipped=report)
+    if not keep.all():
+        pixels = pixels[keep]
+    return ParsedCSV(layout=layout, x=pixels.reshape(-1, 48, 48, 1),
+                     y=np.asarray(rows.labels, np.int64)[keep], ids=ids[keep],
+                     usage=np.asarray(rows.usage, np.int8)[keep], lines=lines[keep],
+                     skipped=report)
 
 
 # ---- writing ---------------------------------------------------------------------------
