@@ -1,0 +1,54 @@
+"""Model builders: the seeds' exact parameter counts, shapes, names, the size-matched DNN."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from fer_kit import models
+
+
+def _trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def test_vgg_selu_matches_seed_003_counts():
+    m = models.build("vgg_selu")
+    assert m.count_params() == 6_400_199
+    assert _trainable(m) == 6_396_231
+    assert m.output_shape == (None, 7)
+    assert [m.get_layer(f"block{b}_pool").output.shape[1] for b in (1, 2, 3)] == [24, 12, 6]
+
+
+def test_cnn3_matches_seed_000_shapes_and_counts():
+    m = models.build("cnn3")
+    assert [tuple(m.get_layer(f"conv{b}_pool").output.shape[1:]) for b in (1, 2, 3)] == [
+        (23, 23, 64), (9, 9, 128), (3, 3, 256)]
+    assert m.get_layer("flatten").output.shape[1] == 2304
+    assert m.count_params() == 3_314_439
+    assert _trainable(m) == 3_313_543  # PyTorch's parameter count for the seed's model
+
+
+@pytest.mark.parametrize("width", [1.0, 0.25])
+def test_dnn_is_within_5_percent_of_the_cnn(width):
+    cnn = models.build("vgg_selu", width=width).count_params()
+    dnn = models.build("dnn", width=width)
+    assert abs(dnn.count_params() - cnn) / cnn < 0.05
+    assert not models.conv_layer_names(dnn)
+
+
+def test_width_scales_channels_and_any_input_shape():
+    m = models.build("vgg_selu", width=0.25, input_shape=(32, 40, 3), num_classes=4)
+    assert m.get_layer("block1_conv1").filters == 16 and m.get_layer("fc1").units == 128
+    out = m(np.zeros((2, 32, 40, 3), np.float32))
+    np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1, rtol=1e-5)
+    assert models.conv_layer_names(m)[-1] == "block3_conv2"
+
+
+def test_registry_and_errors():
+    assert models.names() == ["cnn3", "dnn", "vgg_selu"]
+    with pytest.raises(ValueError, match="unknown model 'resnet'.*cnn3, dnn, vgg_selu"):
+        models.build("resnet")
+    with pytest.raises(ValueError, match="width must be > 0"):
+        models.build("cnn3", width=0)
+    assert isinstance(models.build("cnn3", width=0.125), keras.Model)
