@@ -71,7 +71,8 @@ def build_vgg_selu(input_shape=IMAGE_SHAPE, num_classes: int = NUM_CLASSES, widt
         x = layers.Dense(_scaled(512, width), activation="selu", name=f"fc{k}")(x)
         x = layers.BatchNormalization(name=f"fc{k}_bn")(x)
         x = layers.Dropout(dropout, name=f"fc{k}_drop")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions",
+                           dtype="float32")(x)  # float32 softmax under mixed precision
     return keras.Model(inputs, outputs, name="vgg_selu")
 
 
@@ -96,7 +97,8 @@ def build_cnn3(input_shape=IMAGE_SHAPE, num_classes: int = NUM_CLASSES, width: f
         x = layers.Dense(_scaled(units, width), name=f"fc{k}")(x)
         x = layers.LeakyReLU(0.1, name=f"fc{k}_act")(x)
         x = layers.Dropout(dropout, name=f"fc{k}_drop")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions",
+                           dtype="float32")(x)  # float32 softmax under mixed precision
     return keras.Model(inputs, outputs, name="cnn3")
 
 
@@ -137,7 +139,8 @@ def build_dnn(input_shape=IMAGE_SHAPE, num_classes: int = NUM_CLASSES, width: fl
         x = layers.Dense(units, activation="selu", name=f"fc{k}")(x)
         x = layers.BatchNormalization(name=f"fc{k}_bn")(x)
         x = layers.Dropout(dropout, name=f"fc{k}_drop")(x)
-    outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)
+    outputs = layers.Dense(num_classes, activation="softmax", name="predictions",
+                           dtype="float32")(x)  # float32 softmax under mixed precision
     return keras.Model(inputs, outputs, name="dnn")
 
 

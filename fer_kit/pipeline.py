@@ -1,0 +1,87 @@
+"""tf.data assembly: uint8 arrays -> float -> augment (training only) -> normalize -> batches.
+
+The order is ImageDataGenerator's (random_transform, then standardize), but the
+work is batched and runs in parallel with training (map on whole batches,
+prefetch). Deterministic for a seed: shuffling and augmentation draw from seeds
+fixed by ``seed``, and differ from epoch to epoch.
+"""
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from .augment import AugmentConfig, augment_batch_tf
+from .preprocess import Chain, FeaturewiseNormalizer, SamplewiseNormalizer
+
+
+def normalize_tf(normalizer):
+    """The fitted normalizer as a TensorFlow function on float batches (B, H, W, C)."""
+    if normalizer is None:
+        return lambda x: x
+    if isinstance(normalizer, Chain):
+        fns = [normalize_tf(step) for step in normalizer.steps]
+
+        def chain(x):
+            for fn in fns:
+                x = fn(x)
+            return x
+        return chain
+    if isinstance(normalizer, FeaturewiseNormalizer):
+        normalizer._check()
+        mean = tf.constant(normalizer.mean_, tf.float32)
+        scale = tf.constant(1.0 / (normalizer.std_ + normalizer.eps), tf.float32)
+        return lambda x: (x - mean) * scale
+    if isinstance(normalizer, SamplewiseNormalizer):
+        eps = normalizer.eps
+
+        def samplewise(x):
+            mean, var = tf.nn.moments(x, axes=[1, 2, 3], keepdims=True)
+            return (x - mean) / tf.maximum(tf.sqrt(var), eps)
+        return samplewise
+    raise TypeError(f"unsupported normalizer {type(normalizer).__name__}")
+
+
+def make_dataset(x: np.ndarray, y: np.ndarray | None = None, *, normalizer=None,
+                 augment: AugmentConfig | None = None, batch_size: int = 128,
+                 shuffle: bool = False, seed: int = 0, drop_remainder: bool = False
+                 ) -> tf.data.Dataset:
+    """Build the input pipeline.
+
+    Args:
+        x: uint8 (or float) images (N, H, W, C).
+        y: integer labels (N,), or None for prediction.
+        normalizer: a fitted normalizer from ``fk.preprocess`` (or None).
+        augment: AugmentConfig for training batches (or None).
+        batch_size: images per batch.
+        shuffle: reshuffle every epoch (training).
+        seed: fixes shuffling and augmentation.
+
+    Returns:
+        A tf.data.Dataset of float32 batches (and int32 labels).
+    """
+    if len(x) == 0:
+        raise ValueError("cannot build a dataset from 0 images (is the split empty?)")
+    if y is not None and len(y) != len(x):
+        raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
+    items = (x,) if y is None else (x, np.asarray(y, np.int32))
+    ds = tf.data.Dataset.from_tensor_slices(items)
+    if shuffle:
+        ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
+    norm = normalize_tf(normalizer)
+    aug = augment if augment is not None and not augment.is_identity else None
+    if aug is not None:
+        # One (2,) seed per batch from a seeded stream that changes every epoch.
+        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
+        ds = tf.data.Dataset.zip((ds, seeds))
+
+        def train_map(batch, s):
+            images = augment_batch_tf(tf.cast(batch[0], tf.float32), aug, s)
+            return (norm(images),) + tuple(batch[1:])
+        ds = ds.map(train_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    else:
+        ds = ds.map(lambda *b: (norm(tf.cast(b[0], tf.float32)),) + tuple(b[1:]),
+                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if y is None:
+        ds = ds.map(lambda images: images)
+    return ds.prefetch(tf.data.AUTOTUNE)
