@@ -192,3 +192,44 @@ def make_normalizer(name: str | None):
                          "samplewise or samplewise+featurewise")
     steps = [parts[n]() for n in names]
     return steps[0] if len(steps) == 1 else Chain(steps)
+
+
+def _save_chain(self, path: str | Path) -> Path:
+    """Write every step's statistics to one .npz (no pickle)."""
+    arrays = {"kind": "chain", "n": len(self.steps)}
+    for i, step in enumerate(self.steps):
+        if isinstance(step, FeaturewiseNormalizer):
+            step._check()
+            arrays.update({f"s{i}_kind": "featurewise", f"s{i}_per": step.per,
+                           f"s{i}_eps": step.eps, f"s{i}_mean": step.mean_,
+                           f"s{i}_std": step.std_, f"s{i}_n": step.n_samples_seen_})
+        else:
+            arrays.update({f"s{i}_kind": "samplewise", f"s{i}_eps": step.eps})
+    with atomic.atomic_path(path, suffix=".npz") as tmp:
+        np.savez(tmp, **arrays)
+    return Path(path)
+
+
+Chain.save = _save_chain
+
+
+def load_normalizer(path: str | Path):
+    """Load any normalizer written by ``save`` (featurewise, samplewise or a chain)."""
+    with np.load(path, allow_pickle=False) as z:
+        kind = str(z["kind"])
+        if kind == "featurewise":
+            return FeaturewiseNormalizer.load(path)
+        if kind == "samplewise":
+            return SamplewiseNormalizer.load(path)
+        if kind != "chain":
+            raise ValueError(f"{path}: unknown normalizer kind {kind!r}")
+        steps = []
+        for i in range(int(z["n"])):
+            if str(z[f"s{i}_kind"]) == "featurewise":
+                step = FeaturewiseNormalizer(per=str(z[f"s{i}_per"]), eps=float(z[f"s{i}_eps"]))
+                step.mean_, step.std_ = z[f"s{i}_mean"], z[f"s{i}_std"]
+                step.n_samples_seen_ = int(z[f"s{i}_n"])
+            else:
+                step = SamplewiseNormalizer(eps=float(z[f"s{i}_eps"]))
+            steps.append(step)
+        return Chain(steps)
