@@ -1,0 +1,100 @@
+"""Evaluation: predictions (optionally with flip test-time augmentation), accuracy,
+public/private scores, confusion matrices, the most-confused pairs, submissions.
+
+Metrics come from scikit-learn; this module only arranges them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import classification_report as _sk_report
+from sklearn.metrics import confusion_matrix as _sk_confusion
+
+from . import atomic, pipeline
+from .config import EMOTIONS
+from .data.io import Dataset, Split
+
+
+def predict_proba(model, x: np.ndarray, normalizer=None, tta_flip: bool = False,
+                  batch_size: int = 256) -> np.ndarray:
+    """Class probabilities (N, classes) for uint8 images.
+
+    Args:
+        model: a Keras model.
+        x: images (N, H, W, C).
+        normalizer: the run's fitted normalizer (or None).
+        tta_flip: also predict the mirrored images and average the probabilities.
+    """
+    if len(x) == 0:
+        raise ValueError("no images to predict (the test set is empty)")
+    expected = tuple(model.input_shape[1:])
+    if tuple(x.shape[1:]) != expected:
+        raise ValueError(f"model {model.name!r} expects images of shape {expected}, "
+                         f"got {tuple(x.shape[1:])}")
+    ds = pipeline.make_dataset(x, normalizer=normalizer, batch_size=batch_size)
+    proba = model.predict(ds, verbose=0)
+    if tta_flip:
+        flipped = pipeline.make_dataset(x[:, :, ::-1], normalizer=normalizer,
+                                        batch_size=batch_size)
+        proba = (proba + model.predict(flipped, verbose=0)) / 2
+    return proba
+
+
+def predict(model, x: np.ndarray, normalizer=None, tta_flip: bool = False) -> np.ndarray:
+    """Predicted labels (N,)."""
+    return predict_proba(model, x, normalizer, tta_flip).argmax(axis=1)
+
+
+def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+
+def scores(model, data: Dataset, normalizer=None, tta_flip: bool = False) -> pd.Series:
+    """Accuracy on every labeled test split the data has (public, private)."""
+    out = {}
+    for name in ("public", "private"):
+        split: Split | None = getattr(data, name)
+        if split is not None and split.y is not None and len(split):
+            out[name] = accuracy(split.y, predict(model, split.x, normalizer, tta_flip))
+    return pd.Series(out, name="accuracy", dtype=float)
+
+
+def confusion(y_true: np.ndarray, y_pred: np.ndarray, normalize: bool = False,
+              labels=EMOTIONS) -> pd.DataFrame:
+    """Confusion matrix as a DataFrame (rows: true class, columns: predicted);
+    ``normalize`` divides each row by its total (recall on the diagonal)."""
+    cm = _sk_confusion(y_true, y_pred, labels=range(len(labels)),
+                       normalize="true" if normalize else None)
+    return pd.DataFrame(cm, index=pd.Index(labels, name="true"),
+                        columns=pd.Index(labels, name="predicted"))
+
+
+def report(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS) -> pd.DataFrame:
+    """scikit-learn's classification report as a DataFrame."""
+    rep = _sk_report(y_true, y_pred, labels=range(len(labels)), target_names=list(labels),
+                     output_dict=True, zero_division=0)
+    return pd.DataFrame(rep).T
+
+
+def most_confused(y_true: np.ndarray, y_pred: np.ndarray, top: int = 5,
+                  labels=EMOTIONS) -> pd.DataFrame:
+    """The largest off-diagonal cells: (true, predicted, count, share of the true class)."""
+    counts = confusion(y_true, y_pred, labels=labels).to_numpy().copy()  # pandas 3: read-only view
+    rows = counts.sum(axis=1, keepdims=True)
+    share = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
+    np.fill_diagonal(counts, -1)
+    order = np.argsort(counts, axis=None)[::-1][:top]
+    t, p = np.unravel_index(order, counts.shape)
+    return pd.DataFrame({"true": [labels[i] for i in t], "predicted": [labels[j] for j in p],
+                         "count": counts[t, p], "share_of_true": share[t, p]})
+
+
+def write_submission(path: str | Path, ids: np.ndarray, labels: np.ndarray) -> Path:
+    """Write a Kaggle-style ``id,label`` submission CSV (atomically)."""
+    ids, labels = np.asarray(ids), np.asarray(labels)
+    if len(ids) != len(labels):
+        raise ValueError(f"{len(ids)} ids but {len(labels)} labels")
+    df = pd.DataFrame({"id": ids, "label": labels})
+    return atomic.write_text(path, df.to_csv(index=False))

@@ -1,0 +1,69 @@
+"""Evaluation helpers against scikit-learn and hand-made cases."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import confusion_matrix
+
+from fer_kit import evaluate
+from fer_kit.data import Dataset, Split
+
+
+def test_confusion_and_most_confused(rng):
+    y_true = rng.integers(0, 7, 500)
+    y_pred = np.where(rng.random(500) < 0.7, y_true, rng.integers(0, 7, 500))
+    y_pred[(y_true == 2)[:]] = np.where(rng.random((y_true == 2).sum()) < 0.5, 5, 2)  # Fear->Surprise
+    cm = evaluate.confusion(y_true, y_pred)
+    np.testing.assert_array_equal(cm.to_numpy(), confusion_matrix(y_true, y_pred, labels=range(7)))
+    norm = evaluate.confusion(y_true, y_pred, normalize=True)
+    np.testing.assert_allclose(norm.sum(axis=1), 1)
+    top = evaluate.most_confused(y_true, y_pred, top=3)
+    assert (top.loc[0, "true"], top.loc[0, "predicted"]) == ("Fear", "Surprise")
+    assert top.loc[0, "count"] == cm.loc["Fear", "Surprise"]
+    rep = evaluate.report(y_true, y_pred)
+    assert abs(rep.loc["accuracy", "precision"] - evaluate.accuracy(y_true, y_pred)) < 1e-12
+
+
+class _Mirror(keras.layers.Layer):
+    """Scores class 0 by the left half's brightness, class 1 by the right half's."""
+
+    def call(self, x):
+        left = keras.ops.mean(x[:, :, :24], axis=(1, 2, 3))
+        right = keras.ops.mean(x[:, :, 24:], axis=(1, 2, 3))
+        return keras.ops.softmax(keras.ops.stack([left, right], axis=1))
+
+
+def test_flip_tta_averages_the_mirror(rng):
+    model = keras.Sequential([keras.Input((48, 48, 1)), _Mirror()])
+    x = np.zeros((2, 48, 48, 1), np.uint8)
+    x[0, :, :24] = 2  # brighter left
+    x[1, :, 24:] = 2
+    p = evaluate.predict_proba(model, x)
+    assert p[0, 0] > p[0, 1] and p[1, 1] > p[1, 0]
+    np.testing.assert_allclose(evaluate.predict_proba(model, x, tta_flip=True), 0.5, atol=1e-6)
+
+
+def test_scores_public_private_and_submission(tmp_path, rng):
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(7, activation="softmax")])
+    mk = lambda n: Split(rng.integers(0, 256, (n, 48, 48, 1), dtype=np.uint8),  # noqa: E731
+                         rng.integers(0, 7, n), np.arange(n))
+    data = Dataset("x", mk(10), public=mk(20), private=mk(30))
+    s = evaluate.scores(model, data)
+    assert list(s.index) == ["public", "private"]
+    pred = evaluate.predict(model, data.private.x)
+    assert s["private"] == evaluate.accuracy(data.private.y, pred)
+    path = evaluate.write_submission(tmp_path / "submission.csv", data.private.ids, pred)
+    sub = pd.read_csv(path)
+    assert list(sub.columns) == ["id", "label"] and sub["label"].tolist() == pred.tolist()
+
+
+def test_wrong_input_shape_and_empty_set_are_explained():
+    model = keras.Sequential([keras.Input((32, 32, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(7)], name="tiny")
+    with pytest.raises(ValueError, match=r"'tiny' expects images of shape \(32, 32, 1\), got \(48, 48, 1\)"):
+        evaluate.predict(model, np.zeros((2, 48, 48, 1), np.uint8))
+    with pytest.raises(ValueError, match="test set is empty"):
+        evaluate.predict(model, np.zeros((0, 32, 32, 1), np.uint8))
