@@ -2,6 +2,9 @@
 
     fer-kit synth --out DIR [--n-train N] [--n-test N] [--course-files]
     fer-kit info [PATH]            summary of a data file (default: FER_KIT_DATA or SynthFER)
+    fer-kit train [--model M] [--recipe seed003|seed000] [--epochs N] [--run-dir DIR]
+    fer-kit evaluate [--run DIR] [--tta]
+    fer-kit predict [--out submission.csv] [--run DIR] [--tta]
     fer-kit demo                   the main job on SynthFER (what ``make demo`` runs)
 
 Errors a user can cause (a missing file, a bad row, an unknown profile) end with
@@ -41,6 +44,69 @@ def _cmd_info(args) -> int:
     return 0
 
 
+def _load_run(run: str | None):
+    from . import train
+    run_dir = Path(run) if run else train.latest_run()
+    if run_dir is None:
+        raise FileNotFoundError("no finished run under FER_KIT_RUNS; train one with "
+                                "'fer-kit train' or give --run DIR")
+    if not (run_dir / "model.keras").is_file():
+        raise FileNotFoundError(f"{run_dir}: no model.keras (unfinished or not a run folder)")
+    return (run_dir, *train.load_run(run_dir))
+
+
+def _test_split(data):
+    """The unlabeled test set, else PublicTest + PrivateTest (Kaggle's test rows)."""
+    import numpy as np
+    from .data.io import Split
+    if data.test is not None:
+        return data.test
+    parts = [s for s in (data.public, data.private) if s is not None]
+    if not parts:
+        raise ValueError(f"{data.name}: no test rows to predict (empty test set)")
+    return Split(np.concatenate([p.x for p in parts]), None,
+                 np.concatenate([p.ids for p in parts]))
+
+
+def _cmd_train(args) -> int:
+    from . import evaluate, train
+    from .data import io
+    data = io.load(args.profile)
+    overrides = {k: v for k, v in (("epochs", args.epochs),) if v is not None}
+    res = train.fit(data.train, args.model, args.recipe, profile=args.profile,
+                    run_dir=args.run_dir, seed=args.seed, data_name=data.name,
+                    verbose=2, **overrides)
+    print(f"run: {res.run_dir} ({res.seconds:.0f} s)")
+    print(f"best val_accuracy {res.history['val_accuracy'].max():.4f}")
+    print(evaluate.scores(res.model, data, res.normalizer).to_string())
+    return 0
+
+
+def _cmd_evaluate(args) -> int:
+    from . import evaluate
+    from .data import io
+    run_dir, model, norm, config = _load_run(args.run)
+    data = io.load()
+    print(f"run: {run_dir} (model {config['model']})")
+    print(evaluate.scores(model, data, norm, tta_flip=args.tta).to_string())
+    if data.private is not None:
+        pred = evaluate.predict(model, data.private.x, norm, args.tta)
+        print("\nmost confused (PrivateTest):")
+        print(evaluate.most_confused(data.private.y, pred).to_string(index=False))
+    return 0
+
+
+def _cmd_predict(args) -> int:
+    from . import evaluate
+    from .data import io
+    run_dir, model, norm, _ = _load_run(args.run)
+    test = _test_split(io.load())
+    pred = evaluate.predict(model, test.x, norm, args.tta)
+    path = evaluate.write_submission(args.out, test.ids, pred)
+    print(f"wrote {len(pred)} predictions to {path} (run {run_dir})")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
     return run_demo(profile=args.profile)
@@ -64,6 +130,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("path", nargs="?", help="fer2013.csv or a folder with train.csv/test.csv")
     s.add_argument("--on-error", choices=["raise", "skip"], default="raise")
     s.set_defaults(func=_cmd_info)
+
+    s = sub.add_parser("train", help="train a model with a seed's recipe (scaled by the profile)")
+    s.add_argument("--model", default="vgg_selu", help="vgg_selu, cnn3 or dnn")
+    s.add_argument("--recipe", default="seed003", choices=["seed003", "seed000"])
+    s.add_argument("--profile", default=None, help="smoke, demo or full")
+    s.add_argument("--epochs", type=int, default=None, help="at most this many epochs")
+    s.add_argument("--run-dir", default=None, help="folder to write (or resume) the run in")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=_cmd_train)
+
+    s = sub.add_parser("evaluate", help="public/private accuracy and confusions of a run")
+    s.add_argument("--run", default=None, help="run folder (default: the latest)")
+    s.add_argument("--tta", action="store_true", help="average with mirrored images")
+    s.set_defaults(func=_cmd_evaluate)
+
+    s = sub.add_parser("predict", help="write an id,label submission for the test set")
+    s.add_argument("--out", default="submission.csv")
+    s.add_argument("--run", default=None, help="run folder (default: the latest)")
+    s.add_argument("--tta", action="store_true", help="average with mirrored images")
+    s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("demo", help="run the main job on SynthFER")
     s.add_argument("--profile", default=None, help="smoke, demo or full (default: FER_KIT_PROFILE)")

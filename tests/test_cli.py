@@ -31,3 +31,25 @@ def test_unknown_profile_exit_2(monkeypatch, capsys):
     monkeypatch.setenv("FER_KIT_PROFILE", "nope")
     assert cli.main(["info"]) == 2
     assert "unknown profile 'nope'" in capsys.readouterr().err
+
+
+def test_train_evaluate_predict(tmp_path, capsys):
+    import pandas as pd
+    run = tmp_path / "run"
+    assert cli.main(["train", "--model", "cnn3", "--epochs", "1", "--run-dir", str(run)]) == 0
+    assert (run / "model.keras").is_file()
+    assert cli.main(["evaluate", "--run", str(run)]) == 0
+    out = capsys.readouterr().out
+    assert "public" in out and "most confused" in out
+    sub = tmp_path / "submission.csv"
+    assert cli.main(["predict", "--run", str(run), "--out", str(sub), "--tta"]) == 0
+    df = pd.read_csv(sub)
+    assert list(df.columns) == ["id", "label"] and len(df) == 420  # smoke: 210 + 210
+    assert df["label"].between(0, 6).all()
+
+
+def test_unknown_model_and_missing_run(tmp_path, capsys):
+    assert cli.main(["train", "--model", "resnet", "--epochs", "1"]) == 2
+    assert "unknown model 'resnet'" in capsys.readouterr().err
+    assert cli.main(["evaluate", "--run", str(tmp_path)]) == 2
+    assert "no model.keras" in capsys.readouterr().err
