@@ -10,13 +10,15 @@ on first use, so ``fer-kit synth`` and the data layer start in a fraction of a s
 from __future__ import annotations
 
 import importlib
+import os
 
-from . import config, data
-from .config import EMOTIONS, IMAGE_SHAPE, NUM_CLASSES, get_profile, setup
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: hide its C++ INFO lines
+
+from . import config, data  # noqa: E402
+from .config import EMOTIONS, IMAGE_SHAPE, NUM_CLASSES, get_profile, setup  # noqa: E402
 
 __version__ = "0.1.0"
-_LAZY = {"preprocess", "augment", "pipeline", "models", "train", "evaluate", "ablation",
-         "vis", "plots", "theory", "notebooks"}
+_LAZY = {"preprocess", "augment", "pipeline", "models", "train", "evaluate", "plots", "layers"}
 
 
 def __getattr__(name: str):

@@ -22,7 +22,8 @@ def pool():
     return Split(d.x, d.y, np.arange(320))
 
 
-def test_fit_writes_a_complete_run(tmp_path, pool):
+def test_fit_writes_a_complete_run(tmp_path, pool, monkeypatch):
+    monkeypatch.setenv("FER_KIT_RUNS", str(tmp_path))
     res = train.fit(pool, "cnn3", "seed003", profile="smoke", run_dir=tmp_path / "run",
                     verbose=0, epochs=2, normalization="featurewise")
     files = {p.name for p in res.run_dir.iterdir()}
@@ -37,13 +38,14 @@ def test_fit_writes_a_complete_run(tmp_path, pool):
     x = norm.transform(pool.x[:4])
     np.testing.assert_allclose(model.predict(x, verbose=0), res.model.predict(x, verbose=0),
                                atol=1e-5)
-    assert train.latest_run("cnn3") is None or train.latest_run("cnn3").exists()
+    assert train.latest_run("cnn3") == res.run_dir
+    assert train.latest_run("dnn") is None
 
 
 def test_history_csv_drops_epochs_that_run_again(tmp_path):
     cb = train.HistoryCSV(tmp_path / "h.csv")
     for e in range(3):
-        cb.on_epoch_begin(e) if e == 0 else None
+        cb.on_epoch_begin(e)
         cb.on_epoch_end(e, {"loss": 1.0 / (e + 1)})
     resumed = train.HistoryCSV(tmp_path / "h.csv")
     resumed.on_epoch_begin(2)  # the backup was from epoch 1: epoch 2 runs again
