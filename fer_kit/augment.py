@@ -114,22 +114,30 @@ def transform_vectors(theta, tx, ty, zx, zy, flip, height: int, width: int, xp):
     return xp.stack([a00 * sign, a01, t0, a10 * sign, a11, t1, zero, zero], axis=1)
 
 
+def sample_params(cfg: AugmentConfig, height: int, width: int, uniform, xp):
+    """Draw per-image (theta, tx, ty, zx, zy, flip) for ``transform_vectors``.
+
+    Args:
+        uniform: ``uniform(k, lo, hi)`` -> (B,) draws; ``k`` numbers the six draws.
+        xp: ``tensorflow`` or ``keras.ops`` (for ``cast``).
+    """
+    zl, zh = cfg.zoom_bounds
+    theta = uniform(0, -cfg.rotation_range, cfg.rotation_range)
+    ty = uniform(1, -cfg.height_shift_range, cfg.height_shift_range) * height
+    tx = uniform(2, -cfg.width_shift_range, cfg.width_shift_range) * width
+    zx, zy = uniform(3, zl, zh), uniform(4, zl, zh)
+    coin = uniform(5, 0.0, 1.0)
+    flip = xp.cast(coin < 0.5, "float32") * (1.0 if cfg.horizontal_flip else 0.0)
+    return theta, tx, ty, zx, zy, flip
+
+
 def sample_tf(cfg: AugmentConfig, batch: int, height: int, width: int, seed):
-    """Draw per-image transform parameters with TensorFlow's stateless RNG (seed: (2,) int)."""
+    """``sample_params`` with TensorFlow's stateless RNG (seed: (2,) int), for tf.data."""
     import tensorflow as tf
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 6)
-
-    def unif(k, lo, hi):
-        return tf.random.stateless_uniform([batch], seeds[k], lo, hi)
-
-    zl, zh = cfg.zoom_bounds
-    theta = unif(0, -cfg.rotation_range, cfg.rotation_range) if cfg.rotation_range else tf.zeros([batch])
-    ty = unif(1, -cfg.height_shift_range, cfg.height_shift_range) * height
-    tx = unif(2, -cfg.width_shift_range, cfg.width_shift_range) * width
-    zx, zy = unif(3, zl, zh), unif(4, zl, zh)
-    flip = (tf.cast(unif(5, 0, 1) < 0.5, tf.float32) if cfg.horizontal_flip
-            else tf.zeros([batch]))
-    return theta, tx, ty, zx, zy, flip
+    return sample_params(cfg, height, width,
+                         lambda k, lo, hi: tf.random.stateless_uniform([batch], seeds[k], lo, hi),
+                         tf)
 
 
 def warp_tf(images, vectors, cfg: AugmentConfig):
@@ -185,19 +193,10 @@ class RandomAffine(keras.layers.Layer):
         cfg = self.config
         if not training or cfg.is_identity:
             return images
-        shape = ops.shape(images)
-        b, h, w = shape[0], images.shape[1], images.shape[2]
-        zl, zh = cfg.zoom_bounds
-
-        def unif(lo, hi):
-            return keras.random.uniform((b,), lo, hi, seed=self.seed_generator)
-        theta = unif(-cfg.rotation_range, cfg.rotation_range + 1e-12)
-        ty = unif(-cfg.height_shift_range, cfg.height_shift_range + 1e-12) * h
-        tx = unif(-cfg.width_shift_range, cfg.width_shift_range + 1e-12) * w
-        zx, zy = unif(zl, zh + 1e-12), unif(zl, zh + 1e-12)
-        flip = (ops.cast(unif(0, 1) < 0.5, "float32") if cfg.horizontal_flip
-                else ops.zeros((b,)))
-        vec = transform_vectors(theta, tx, ty, zx, zy, flip, h, w, ops)
+        b, h, w = ops.shape(images)[0], images.shape[1], images.shape[2]
+        params = sample_params(cfg, h, w, lambda k, lo, hi: keras.random.uniform(
+            (b,), lo, hi, seed=self.seed_generator), ops)
+        vec = transform_vectors(*params, h, w, ops)
         return ops.image.affine_transform(ops.cast(images, "float32"), vec,
                                           interpolation="bilinear", fill_mode=cfg.fill_mode,
                                           fill_value=cfg.cval)

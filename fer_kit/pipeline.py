@@ -63,25 +63,24 @@ def make_dataset(x: np.ndarray, y: np.ndarray | None = None, *, normalizer=None,
         raise ValueError("cannot build a dataset from 0 images (is the split empty?)")
     if y is not None and len(y) != len(x):
         raise ValueError(f"x has {len(x)} images but y has {len(y)} labels")
-    items = (x,) if y is None else (x, np.asarray(y, np.int32))
-    ds = tf.data.Dataset.from_tensor_slices(items)
+    labeled = y is not None
+    ds = tf.data.Dataset.from_tensor_slices((x, np.asarray(y, np.int32)) if labeled else x)
     if shuffle:
         ds = ds.shuffle(min(len(x), 20_000), seed=seed, reshuffle_each_iteration=True)
     ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     norm = normalize_tf(normalizer)
     aug = augment if augment is not None and not augment.is_identity else None
-    if aug is not None:
-        # One (2,) seed per batch from a seeded stream that changes every epoch.
-        seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
-        ds = tf.data.Dataset.zip((ds, seeds))
+    # One (2,) seed per batch from a seeded stream that changes every epoch.
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).batch(2)
 
-        def train_map(batch, s):
-            images = augment_batch_tf(tf.cast(batch[0], tf.float32), aug, s)
-            return (norm(images),) + tuple(batch[1:])
-        ds = ds.map(train_map, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    else:
-        ds = ds.map(lambda *b: (norm(tf.cast(b[0], tf.float32)),) + tuple(b[1:]),
-                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if y is None:
-        ds = ds.map(lambda images: images)
+    def prepare(batch, seed_pair):
+        images, labels = batch if labeled else (batch, None)
+        images = tf.cast(images, tf.float32)
+        if aug is not None:
+            images = augment_batch_tf(images, aug, seed_pair)
+        images = norm(images)
+        return (images, labels) if labeled else images
+
+    ds = tf.data.Dataset.zip((ds, seeds)).map(prepare, num_parallel_calls=tf.data.AUTOTUNE,
+                                              deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -79,24 +79,28 @@ class FeaturewiseNormalizer(TransformerMixin, BaseEstimator):
         self._check()
         return np.asarray(x, np.float32) * (self.std_ + self.eps) + self.mean_
 
-    def save(self, path: str | Path) -> Path:
-        """Write the statistics to an .npz file (atomically)."""
+    kind = "featurewise"
+
+    def _state(self) -> dict:
         self._check()
-        with atomic.atomic_path(path, suffix=".npz") as tmp:
-            np.savez(tmp, kind="featurewise", per=self.per, eps=self.eps, mean=self.mean_,
-                     std=self.std_, n=self.n_samples_seen_)
-        return Path(path)
+        return {"per": self.per, "eps": self.eps, "mean": self.mean_, "std": self.std_,
+                "n": self.n_samples_seen_}
+
+    @classmethod
+    def _from_state(cls, state) -> "FeaturewiseNormalizer":
+        norm = cls(per=str(state["per"]), eps=float(state["eps"]))
+        norm.mean_, norm.std_ = state["mean"], state["std"]
+        norm.n_samples_seen_ = int(state["n"])
+        return norm
+
+    def save(self, path: str | Path) -> Path:
+        """Write the statistics to an .npz file (atomically, no pickle)."""
+        return _save(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "FeaturewiseNormalizer":
-        """Read statistics written by ``save`` (no pickle)."""
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["kind"]) != "featurewise":
-                raise ValueError(f"{path}: not a FeaturewiseNormalizer file (kind={z['kind']})")
-            norm = cls(per=str(z["per"]), eps=float(z["eps"]))
-            norm.mean_, norm.std_ = z["mean"], z["std"]
-            norm.n_samples_seen_ = int(z["n"])
-        return norm
+        """Read statistics written by ``save``."""
+        return _load(path, cls)
 
     def to_layer(self):
         """An equivalent ``keras.layers.Normalization`` layer (for a model that takes raw pixels)."""
@@ -136,17 +140,21 @@ class SamplewiseNormalizer(TransformerMixin, BaseEstimator):
         """Samplewise normalization discards each image's mean and std: it cannot be undone."""
         raise NotImplementedError("samplewise normalization forgets each image's mean and std")
 
+    kind = "samplewise"
+
+    def _state(self) -> dict:
+        return {"eps": self.eps}
+
+    @classmethod
+    def _from_state(cls, state) -> "SamplewiseNormalizer":
+        return cls(eps=float(state["eps"]))
+
     def save(self, path: str | Path) -> Path:
-        with atomic.atomic_path(path, suffix=".npz") as tmp:
-            np.savez(tmp, kind="samplewise", eps=self.eps)
-        return Path(path)
+        return _save(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "SamplewiseNormalizer":
-        with np.load(path, allow_pickle=False) as z:
-            if str(z["kind"]) != "samplewise":
-                raise ValueError(f"{path}: not a SamplewiseNormalizer file (kind={z['kind']})")
-            return cls(eps=float(z["eps"]))
+        return _load(path, cls)
 
     def to_layer(self):
         """An equivalent Keras layer (``SamplewiseStandardize``)."""
@@ -175,6 +183,28 @@ class Chain(TransformerMixin, BaseEstimator):
             x = step.transform(x)
         return x
 
+    kind = "chain"
+
+    def _state(self) -> dict:
+        state = {"n": len(self.steps)}
+        for i, step in enumerate(self.steps):  # each step's state, prefixed "s<i>_"
+            state[f"s{i}_kind"] = step.kind
+            state.update({f"s{i}_{k}": v for k, v in step._state().items()})
+        return state
+
+    @classmethod
+    def _from_state(cls, state) -> "Chain":
+        steps = []
+        for i in range(int(state["n"])):
+            step_cls = _KINDS[str(state[f"s{i}_kind"])]
+            prefix = f"s{i}_"
+            steps.append(step_cls._from_state({k[len(prefix):]: state[k] for k in state
+                                               if k.startswith(prefix)}))
+        return cls(steps)
+
+    def save(self, path: str | Path) -> Path:
+        return _save(self, path)
+
     def to_layer(self):
         import keras
         return keras.Sequential([s.to_layer() for s in self.steps], name="normalize")
@@ -194,42 +224,27 @@ def make_normalizer(name: str | None):
     return steps[0] if len(steps) == 1 else Chain(steps)
 
 
-def _save_chain(self, path: str | Path) -> Path:
-    """Write every step's statistics to one .npz (no pickle)."""
-    arrays = {"kind": "chain", "n": len(self.steps)}
-    for i, step in enumerate(self.steps):
-        if isinstance(step, FeaturewiseNormalizer):
-            step._check()
-            arrays.update({f"s{i}_kind": "featurewise", f"s{i}_per": step.per,
-                           f"s{i}_eps": step.eps, f"s{i}_mean": step.mean_,
-                           f"s{i}_std": step.std_, f"s{i}_n": step.n_samples_seen_})
-        else:
-            arrays.update({f"s{i}_kind": "samplewise", f"s{i}_eps": step.eps})
+
+_KINDS = {c.kind: c for c in (FeaturewiseNormalizer, SamplewiseNormalizer, Chain)}
+
+
+def _save(norm, path: str | Path) -> Path:
     with atomic.atomic_path(path, suffix=".npz") as tmp:
-        np.savez(tmp, **arrays)
+        np.savez(tmp, kind=norm.kind, **norm._state())
     return Path(path)
 
 
-Chain.save = _save_chain
+def _load(path: str | Path, expected=None):
+    with np.load(path, allow_pickle=False) as z:
+        state = {k: z[k] for k in z.files}
+    kind = str(state.pop("kind"))
+    if expected is not None and kind != expected.kind:
+        raise ValueError(f"{path}: not a {expected.__name__} file (kind={kind})")
+    if kind not in _KINDS:
+        raise ValueError(f"{path}: unknown normalizer kind {kind!r}")
+    return _KINDS[kind]._from_state(state)
 
 
 def load_normalizer(path: str | Path):
     """Load any normalizer written by ``save`` (featurewise, samplewise or a chain)."""
-    with np.load(path, allow_pickle=False) as z:
-        kind = str(z["kind"])
-        if kind == "featurewise":
-            return FeaturewiseNormalizer.load(path)
-        if kind == "samplewise":
-            return SamplewiseNormalizer.load(path)
-        if kind != "chain":
-            raise ValueError(f"{path}: unknown normalizer kind {kind!r}")
-        steps = []
-        for i in range(int(z["n"])):
-            if str(z[f"s{i}_kind"]) == "featurewise":
-                step = FeaturewiseNormalizer(per=str(z[f"s{i}_per"]), eps=float(z[f"s{i}_eps"]))
-                step.mean_, step.std_ = z[f"s{i}_mean"], z[f"s{i}_std"]
-                step.n_samples_seen_ = int(z[f"s{i}_n"])
-            else:
-                step = SamplewiseNormalizer(eps=float(z[f"s{i}_eps"]))
-            steps.append(step)
-        return Chain(steps)
+    return _load(path)

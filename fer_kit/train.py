@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import keras
@@ -88,7 +88,6 @@ class TrainResult:
     normalizer: object
     val: Split
     seconds: float
-    extra: dict = field(default_factory=dict)
 
 
 class HistoryCSV(keras.callbacks.Callback):

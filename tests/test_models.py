@@ -29,11 +29,11 @@ def test_cnn3_matches_seed_000_shapes_and_counts():
     assert _trainable(m) == 3_313_543  # PyTorch's parameter count for the seed's model
 
 
-@pytest.mark.parametrize("width", [1.0, 0.25])
-def test_dnn_is_within_5_percent_of_the_cnn(width):
+@pytest.mark.parametrize("width", [1.0, 0.25, 0.125])
+def test_dnn_is_within_1_percent_of_the_cnn(width):  # the issue asks 5%; the docs promise 1%
     cnn = models.build("vgg_selu", width=width).count_params()
     dnn = models.build("dnn", width=width)
-    assert abs(dnn.count_params() - cnn) / cnn < 0.05
+    assert abs(dnn.count_params() - cnn) / cnn < 0.01
     assert not models.conv_layer_names(dnn)
 
 
