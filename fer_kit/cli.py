@@ -5,6 +5,7 @@
     fer-kit train [--model M] [--recipe seed003|seed000] [--epochs N] [--run-dir DIR]
     fer-kit evaluate [--run DIR] [--tta]
     fer-kit predict [--out submission.csv] [--run DIR] [--tta]
+    fer-kit ablate [--model M] [--configs a,b] [--epochs N] [--out DIR]
     fer-kit demo                   the main job on SynthFER (what ``make demo`` runs)
 
 Errors a user can cause (a missing file, a bad row, an unknown profile) end with
@@ -107,6 +108,18 @@ def _cmd_predict(args) -> int:
     return 0
 
 
+def _cmd_ablate(args) -> int:
+    from . import ablation
+    from .data import io
+    data = io.load(args.profile)
+    configs = args.configs.split(",") if args.configs else None
+    table = ablation.run(data, args.model, configs, profile=args.profile, seed=args.seed,
+                         out=args.out, epochs=args.epochs, verbose=2)
+    print(table.drop(columns="run_dir").to_string(index=False, float_format="%.4f"))
+    print(f"best by val_acc: {ablation.winner(table)}")
+    return 0
+
+
 def _cmd_demo(args) -> int:
     from .demo import run_demo
     return run_demo(profile=args.profile)
@@ -150,6 +163,17 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--run", default=None, help="run folder (default: the latest)")
     s.add_argument("--tta", action="store_true", help="average with mirrored images")
     s.set_defaults(func=_cmd_predict)
+
+    s = sub.add_parser("ablate", help="seed 003's normalization/augmentation table (+ flip doubling)")
+    s.add_argument("--model", default="vgg_selu", help="vgg_selu, cnn3 or dnn")
+    s.add_argument("--configs", default=None,
+                   help="comma-separated subset of: baseline, augmentation, featurewise, "
+                        "samplewise, samplewise+featurewise, flip_double (default: all)")
+    s.add_argument("--profile", default=None, help="smoke, demo or full")
+    s.add_argument("--epochs", type=int, default=None, help="epochs per config (default: profile's)")
+    s.add_argument("--out", default=None, help="folder for ablation.csv and the runs")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=_cmd_ablate)
 
     s = sub.add_parser("demo", help="run the main job on SynthFER")
     s.add_argument("--profile", default=None, help="smoke, demo or full (default: FER_KIT_PROFILE)")
