@@ -45,6 +45,9 @@ _MEAN = np.array([
 _SPREAD = np.array([0.030, 0.025, 0.10, 0.025, 0.030, 0.030, 0.25], np.float32)
 _TEETH_P = np.array([0.1, 0.3, 0.2, 0.6, 0.0, 0.1, 0.0], np.float32)
 
+# Bumped whenever the images change, so caches of older SynthFER files are not reused.
+VERSION = 2
+
 _BLOCK = 256  # images rendered per pass; also the unit of the per-block seeds
 
 
@@ -98,9 +101,9 @@ def _render_faces(rng: np.random.Generator, y: np.ndarray, params: np.ndarray):
     gy, gx = np.meshgrid(grid, grid, indexing="ij")  # (48, 48)
 
     # Pose: image coords -> face coords (u right, v down), face about 1.4 units wide.
-    ang = col(np.deg2rad(rng.normal(0, 7, b)))
-    scale = unif(0.95, 1.15)
-    dx, dy = col(rng.normal(0, 0.06, b)), col(rng.normal(0.0, 0.05, b))
+    ang = col(np.deg2rad(rng.normal(0, 10, b)))
+    scale = unif(0.88, 1.15)
+    dx, dy = col(rng.normal(0, 0.09, b)), col(rng.normal(0.0, 0.07, b))
     cos, sin = np.cos(ang), np.sin(ang)
     u = ((gx - dx) * cos + (gy - dy) * sin) / scale  # (B, 48, 48)
     v = (-(gx - dx) * sin + (gy - dy) * cos) / scale

@@ -1,0 +1,255 @@
+"""fer_kit.vis against independent references: autodiff, tf-keras-vis, hand-built graphs."""
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from fer_kit import models, vis
+
+
+def _small(activation="relu", act_layer=False, input_shape=(20, 16, 3), seed=0):
+    """A small functional CNN with a softmax head; activations inside layers or as layers."""
+    keras.utils.set_random_seed(seed)
+    inp = keras.Input(input_shape)
+    h = inp
+    for i, f in enumerate((6, 8)):
+        if act_layer:
+            h = keras.layers.Conv2D(f, 3, padding="same", name=f"conv{i}")(h)
+            h = (keras.layers.LeakyReLU(0.1, name=f"act{i}") if activation == "leaky_relu"
+                 else keras.layers.Activation(activation, name=f"act{i}"))(h)
+        else:
+            h = keras.layers.Conv2D(f, 3, padding="same", activation=activation,
+                                    name=f"conv{i}")(h)
+        h = keras.layers.MaxPooling2D(2, name=f"pool{i}")(h)
+    h = keras.layers.Flatten()(h)
+    h = keras.layers.Dense(12, activation=activation if not act_layer else None, name="fc")(h)
+    out = keras.layers.Dense(5, activation="softmax", name="predictions")(h)
+    return keras.Model(inp, out)
+
+
+@pytest.fixture(scope="module")
+def x():
+    return np.random.default_rng(0).normal(size=(6, 20, 16, 3)).astype("float32")
+
+
+def _logit_grad(model, x, targets):
+    """Reference: the logit's gradient, by hand (pre-softmax through the Dense kernel)."""
+    head = model.get_layer("predictions")
+    feats = keras.Model(model.inputs, head.input)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        logits = tf.matmul(feats(xt), head.kernel) + head.bias
+        s = tf.reduce_sum(tf.gather(logits, targets, axis=1, batch_dims=1))
+    return tape.gradient(s, xt).numpy(), logits.numpy()
+
+
+def test_vanilla_gradient_equals_autodiff_of_the_logit(x):
+    model = _small()
+    t = np.array([0, 1, 2, 3, 4, 0])
+    g, scores = vis.gradients(model, x, t)
+    ref, logits = _logit_grad(model, x, t)
+    np.testing.assert_allclose(g, ref, atol=1e-5)
+    np.testing.assert_allclose(scores, logits[np.arange(6), t], atol=1e-5)
+    assert model.layers[-1].activation is keras.activations.softmax  # user's model untouched
+
+
+def test_saliency_maps_shape_range_and_grad_modifiers(x):
+    model = _small()
+    m = vis.saliency(model, x, 1)
+    assert m.shape == (6, 20, 16) and m.min() >= 0 and m.max() <= 1 + 1e-6
+    raw = vis.saliency(model, x, 1, grad_modifier=None, keepdims=True, normalize_map=False)
+    ref, _ = _logit_grad(model, x, np.ones(6, int))
+    np.testing.assert_allclose(raw, ref, atol=1e-5)
+    np.testing.assert_allclose(vis.saliency(model, x, 1, normalize_map=False),
+                               np.abs(ref).max(-1), atol=1e-5)
+    with pytest.raises(ValueError, match="grad_modifier"):
+        vis.saliency(model, x, 1, grad_modifier="square")
+    with pytest.raises(ValueError, match="out of range"):
+        vis.saliency(model, x, 9)
+
+
+def _manual_modified_grad(model, x, t, mode):
+    """Reference: the same network run by hand, with the modified backward rule written
+    out per activation (not through fer_kit's graph copy)."""
+    xt = tf.constant(x)
+
+    def act(fn, z):
+        @tf.custom_gradient
+        def f(z):
+            y = fn(z)
+
+            def grad(g):
+                with tf.GradientTape() as t2:
+                    t2.watch(z)
+                    yy = fn(z)
+                d = t2.gradient(yy, z)
+                return tf.maximum(g, 0.0) if mode == "relu" else tf.maximum(g, 0.0) * d
+            return y, grad
+        return f(z)
+
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        h = xt
+        for lay in model.layers[1:]:
+            a = getattr(lay, "activation", None)
+            if isinstance(lay, (keras.layers.Activation, keras.layers.LeakyReLU)):
+                h = act(lay, h)
+            elif a is not None and a is not keras.activations.linear and lay.name != "predictions":
+                z = lay.call.__func__  # noqa: F841 - keep mypy calm
+                pre = lay.__class__.from_config({**lay.get_config(), "activation": "linear"})
+                pre.build(h.shape)
+                pre.set_weights(lay.get_weights())
+                h = act(a, pre(h))
+            elif lay.name == "predictions":
+                h = tf.matmul(h, lay.kernel) + lay.bias
+            else:
+                h = lay(h)
+        s = tf.reduce_sum(tf.gather(h, t, axis=1, batch_dims=1))
+    return tape.gradient(s, xt).numpy()
+
+
+@pytest.mark.parametrize("activation,act_layer", [("relu", False), ("selu", False),
+                                                  ("leaky_relu", True), ("relu", True)])
+@pytest.mark.parametrize("mode", ["guided", "relu"])
+def test_backprop_modifiers_on_relu_selu_leakyrelu(x, activation, act_layer, mode):
+    model = _small(activation, act_layer)
+    t = np.array([0, 1, 2, 3, 4, 1])
+    g, _ = vis.gradients(model, x, t, modifier=mode)
+    np.testing.assert_allclose(g, _manual_modified_grad(model, x, t, mode), atol=1e-5)
+    vanilla, _ = vis.gradients(model, x, t)
+    assert not np.allclose(g, vanilla, atol=1e-4)  # the modifier changes the map
+
+
+def test_tf_keras_vis_agreement(x):
+    """Vanilla, guided and Grad-CAM equal tf-keras-vis's on the same model (within 1e-4)."""
+    tkv = pytest.importorskip("tf_keras_vis")
+    from tf_keras_vis.gradcam import Gradcam
+    from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
+    from tf_keras_vis.saliency import Saliency
+    from tf_keras_vis.utils.model_modifiers import GuidedBackpropagation, ReplaceToLinear
+    from tf_keras_vis.utils.scores import CategoricalScore
+    del tkv
+    model = _small()
+    t = [0, 1, 2, 3, 4, 2]
+    score = CategoricalScore(t)
+    theirs = Saliency(model, model_modifier=ReplaceToLinear(), clone=True)(score, x)
+    np.testing.assert_allclose(vis.saliency(model, x, t), theirs, atol=1e-4)
+    guided = Saliency(model, model_modifier=[ReplaceToLinear(), GuidedBackpropagation()],
+                      clone=True)(score, x)
+    np.testing.assert_allclose(vis.saliency(model, x, t, modifier="guided"), guided, atol=1e-4)
+    for cls, plus in ((Gradcam, False), (GradcamPlusPlus, True)):
+        cam = cls(model, model_modifier=ReplaceToLinear(), clone=True)(
+            score, x, penultimate_layer="conv1", expand_cam=False)
+        ours = vis.gradcam(model, x, t, layer="conv1", plus=plus, expand=False)
+        np.testing.assert_allclose(ours, cam, atol=1e-4)
+
+
+def test_integrated_gradients_completeness(x):
+    model = _small("selu")
+    t = [0, 1, 2, 3, 4, 1]
+    attr = vis.integrated_gradients(model, x, t, steps=64)
+    assert attr.shape == x.shape
+    assert np.all(vis.completeness_gap(model, x, attr, t) < 0.02)
+    few = vis.integrated_gradients(model, x, t, steps=1)  # one trapezoid: visibly worse
+    assert vis.completeness_gap(model, x, few, t).mean() > vis.completeness_gap(
+        model, x, attr, t).mean()
+
+
+def test_smoothgrad_averages_noisy_gradients(x):
+    model = _small("selu")
+    sg = vis.saliency(model, x[:2], 1, smooth_samples=8, grad_modifier=None, keepdims=True,
+                      normalize_map=False, seed=3)
+    rng = np.random.default_rng(3)
+    sigma = 0.2 * (x[:2].max(axis=(1, 2, 3), keepdims=True) - x[:2].min(axis=(1, 2, 3),
+                                                                        keepdims=True))
+    ref = np.mean([_logit_grad(model, x[:2] + rng.normal(0, 1, x[:2].shape).astype("float32")
+                               * sigma, np.ones(2, int))[0] for _ in range(8)], axis=0)
+    np.testing.assert_allclose(sg, ref, atol=1e-5)
+
+
+def test_gradcam_finds_the_last_conv_layer_and_upsamples(x):
+    model = _small()
+    assert vis.last_conv_layer(model).name == "conv1"
+    cam = vis.gradcam(model, x, [1] * 6)
+    assert cam.shape == (6, 20, 16) and cam.min() >= 0 and cam.max() <= 1 + 1e-6
+    dense = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    with pytest.raises(ValueError, match="no convolutional layer"):
+        vis.last_conv_layer(dense)
+
+
+def test_works_on_any_input_size_and_channels_and_fer_models():
+    for shape in ((32, 40, 1), (17, 23, 4)):
+        m = _small(input_shape=shape)
+        xs = np.random.default_rng(1).normal(size=(3, *shape)).astype("float32")
+        assert vis.saliency(m, xs, modifier="guided").shape == (3, *shape[:2])
+        assert vis.gradcam(m, xs).shape == (3, *shape[:2])
+    for name in ("vgg_selu", "cnn3"):
+        m = models.build(name, width=0.125)
+        xs = np.random.default_rng(2).normal(size=(2, 48, 48, 1)).astype("float32")
+        for mod in vis.MODIFIERS:
+            assert np.isfinite(vis.saliency(m, xs, modifier=mod)).all()
+        assert vis.gradcam(m, xs, plus=True).shape == (2, 48, 48)
+
+
+def test_keras_vis_calls(x):
+    model = _small()
+    idx = vis.find_layer_idx(model, "predictions")
+    m = vis.visualize_saliency(model, idx, 2, x[0], backprop_modifier="guided")
+    np.testing.assert_allclose(m, vis.saliency(model, x[:1], 2, modifier="guided")[0])
+    cam = vis.visualize_cam(model, idx, 2, x[0])
+    assert cam.shape == (20, 16)
+    img = vis.visualize_activation(model, idx, 3, max_iter=5)
+    assert img.shape == (20, 16, 3) and img.dtype == np.uint8
+    with pytest.raises(ValueError, match="no layer 'nope'"):
+        vis.find_layer_idx(model, "nope")
+
+
+def test_gradient_ascent_raises_each_filter_batched():
+    model = _small("selu")
+    res = vis.maximize(model, "conv1", list(range(8)), steps=60, lr=2.0, seed=0, progress=False)
+    assert res.images.shape == (8, 20, 16, 3) and res.images.dtype == np.uint8
+    assert np.all(res.final > res.start + 3 * np.abs(res.start).max())  # far above any start
+    # the batch holds independent problems: one filter alone, same start, same result
+    init = np.random.default_rng(5).normal(0, 0.1, (3, 20, 16, 3)).astype("float32")
+    batch = vis.maximize(model, "conv1", [2, 5, 7], steps=10, lr=1.0, jitter=0, init=init,
+                         progress=False)
+    alone = vis.maximize(model, "conv1", [5], steps=10, lr=1.0, jitter=0, init=init[1:2],
+                         progress=False)
+    np.testing.assert_allclose(batch.raw[1], alone.raw[0], atol=1e-4)
+    cls = vis.maximize(model, -1, [0, 4], steps=20, lr=1.0, progress=False)
+    assert np.all(cls.final > cls.start)
+
+
+def test_feature_maps_and_kernels():
+    model = _small()
+    img = np.random.default_rng(0).normal(size=(20, 16, 3)).astype("float32")
+    fm = vis.feature_maps(model, "conv0", img)
+    ref = keras.Model(model.inputs, model.get_layer("conv0").output)(img[None]).numpy()[0]
+    np.testing.assert_allclose(fm, ref, atol=1e-6)
+    assert vis.kernels(model, "conv1").shape == (3, 3, 6, 8)
+    with pytest.raises(ValueError, match="no 2-D convolution kernel"):
+        vis.kernels(model, "pool0")
+
+
+def test_cascading_randomization_and_mask_share():
+    model = _small()
+    xs = np.random.default_rng(4).normal(size=(4, 20, 16, 3)).astype("float32")
+    table = vis.cascading_randomization(model, xs, methods=["vanilla", "gradcam"],
+                                        progress=False)
+    assert set(table["method"]) == {"vanilla", "gradcam"}
+    assert table["step"].max() == 4  # conv0, conv1, fc, predictions
+    last = table[table["step"] == 4].set_index("method")["spearman"]
+    assert (last < 0.9).all()  # a fully random model gives different maps
+    # the user's model is untouched
+    np.testing.assert_allclose(vis.saliency(model, xs, 1), vis.saliency(model, xs, 1))
+    maps = np.zeros((2, 4, 4))
+    maps[0, :2] = 1.0
+    maps[1] = 1.0
+    masks = np.zeros((2, 4, 4), bool)
+    masks[:, :2] = True
+    df = vis.mask_share(maps, masks)
+    np.testing.assert_allclose(df["share"], [1.0, 0.5])
+    np.testing.assert_allclose(df["ratio"], [2.0, 1.0])
