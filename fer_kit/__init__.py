@@ -18,7 +18,8 @@ from . import config, data  # noqa: E402
 from .config import EMOTIONS, IMAGE_SHAPE, NUM_CLASSES, get_profile, setup  # noqa: E402
 
 __version__ = "0.1.0"
-_LAZY = {"preprocess", "augment", "pipeline", "models", "train", "evaluate", "plots", "layers"}
+_LAZY = {"preprocess", "augment", "pipeline", "models", "train", "evaluate", "plots", "layers",
+         "vis", "ablation", "theory", "notebooks"}
 
 
 def __getattr__(name: str):

@@ -11,6 +11,7 @@ ablation loses at most the configuration that was running.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +44,8 @@ def run(data: Dataset, model: str = "vgg_selu", configs: list[str] | None = None
         data: the dataset (its training pool is split 90/10 with ``seed``).
         model: a registered model name.
         configs: names from CONFIGS (default: all, in seed 003's order).
-        profile: sets width and data budget; epochs default to ``profile.ablation_epochs``.
+        profile: sets width and data budget; epochs default to ``profile.ablation_epochs``,
+            training images to ``profile.ablation_train``.
         out: folder for ``ablation.csv`` and one run folder per configuration
             (default: FER_KIT_RUNS/ablation-<model>-<profile>-seed<seed>).
         epochs: epochs per configuration (overrides the profile).
@@ -59,6 +61,8 @@ def run(data: Dataset, model: str = "vgg_selu", configs: list[str] | None = None
     if unknown:
         raise ConfigError(f"unknown ablation config(s) {unknown}; choose from {list(CONFIGS)}")
     n_epochs = epochs or prof.ablation_epochs
+    if prof.ablation_train is not None:
+        prof = replace(prof, max_train=min(prof.ablation_train, prof.max_train or np.inf))
     out = Path(out) if out else runs_dir() / f"ablation-{model}-{prof.name}-seed{seed}"
     out.mkdir(parents=True, exist_ok=True)
     table_path = out / "ablation.csv"

@@ -6,7 +6,8 @@
     fer-kit evaluate [--run DIR] [--tta]
     fer-kit predict [--out submission.csv] [--run DIR] [--tta]
     fer-kit ablate [--model M] [--configs a,b] [--epochs N] [--out DIR]
-    fer-kit demo                   the main job on SynthFER (what ``make demo`` runs)
+    fer-kit notebooks [--profile P] [--only 00,04]   run the numbered notebooks (papermill)
+    fer-kit demo                   the main job: all notebooks, demo profile (``make demo``)
 
 Errors a user can cause (a missing file, a bad row, an unknown profile) end with
 one ``fer-kit: error: ...`` line and exit status 2, not a traceback.
@@ -56,19 +57,6 @@ def _load_run(run: str | None):
     return (run_dir, *train.load_run(run_dir))
 
 
-def _test_split(data):
-    """The unlabeled test set, else PublicTest + PrivateTest (Kaggle's test rows)."""
-    import numpy as np
-    from .data.io import Split
-    if data.test is not None:
-        return data.test
-    parts = [s for s in (data.public, data.private) if s is not None]
-    if not parts:
-        raise ValueError(f"{data.name}: no test rows to predict (empty test set)")
-    return Split(np.concatenate([p.x for p in parts]), None,
-                 np.concatenate([p.ids for p in parts]))
-
-
 def _cmd_train(args) -> int:
     from . import evaluate, train
     from .data import io
@@ -101,7 +89,7 @@ def _cmd_predict(args) -> int:
     from . import evaluate
     from .data import io
     run_dir, model, norm, _ = _load_run(args.run)
-    test = _test_split(io.load())
+    test = evaluate.test_set(io.load())
     pred = evaluate.predict(model, test.x, norm, args.tta)
     path = evaluate.write_submission(args.out, test.ids, pred)
     print(f"wrote {len(pred)} predictions to {path} (run {run_dir})")
@@ -120,9 +108,13 @@ def _cmd_ablate(args) -> int:
     return 0
 
 
-def _cmd_demo(args) -> int:
-    from .demo import run_demo
-    return run_demo(profile=args.profile)
+def _cmd_notebooks(args) -> int:
+    from . import notebooks
+    only = args.only.split(",") if args.only else None
+    table = notebooks.run_all(profile=args.profile or ("demo" if args.command == "demo" else None),
+                              out=args.out, only=only, html=not args.no_html)
+    print(notebooks.format_summary(table))
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,9 +167,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=0)
     s.set_defaults(func=_cmd_ablate)
 
-    s = sub.add_parser("demo", help="run the main job on SynthFER")
-    s.add_argument("--profile", default=None, help="smoke, demo or full (default: FER_KIT_PROFILE)")
-    s.set_defaults(func=_cmd_demo)
+    for name, text in (("notebooks", "run the numbered notebooks with papermill"),
+                       ("demo", "the main job: every notebook, demo profile by default")):
+        s = sub.add_parser(name, help=text)
+        s.add_argument("--profile", default=None, help="smoke, demo or full")
+        s.add_argument("--only", default=None, help="comma-separated numbers, e.g. 00,04")
+        s.add_argument("--out", default="build", help="folder for notebooks, HTML, figures")
+        s.add_argument("--no-html", action="store_true", help="skip the HTML export")
+        s.set_defaults(func=_cmd_notebooks)
     return p
 
 
@@ -186,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     from .data.csvparse import FERDataError
     try:
         return args.func(args)
-    except (FERDataError, ConfigError, FileNotFoundError, ValueError) as e:
+    except (FERDataError, ConfigError, FileNotFoundError, ValueError, RuntimeError) as e:
         print(f"fer-kit: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

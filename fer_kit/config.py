@@ -41,6 +41,7 @@ class Profile:
         patience: EarlyStopping patience in epochs.
         batch_size: training batch size (both seeds use 128).
         ablation_epochs: epochs per configuration in the ablation table.
+        ablation_train: training images per ablation configuration (None = all).
         max_train: cap on training images used by a run (None = all).
         ascent_steps: gradient-ascent steps in activation maximization.
         vis_images: images used by the saliency notebook and sanity checks.
@@ -54,6 +55,7 @@ class Profile:
     patience: int
     batch_size: int
     ablation_epochs: int
+    ablation_train: int | None
     max_train: int | None
     ascent_steps: int
     vis_images: int
@@ -61,14 +63,16 @@ class Profile:
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", synth_train=1400, synth_test=210, width=0.125, epochs=2,
-                     patience=2, batch_size=64, ablation_epochs=1, max_train=1400,
+                     patience=2, batch_size=64, ablation_epochs=1, ablation_train=700, max_train=1400,
                      ascent_steps=8, vis_images=8),
-    "demo": Profile("demo", synth_train=9000, synth_test=1000, width=0.25, epochs=12,
-                    patience=4, batch_size=128, ablation_epochs=5, max_train=None,
+    "demo": Profile("demo", synth_train=9000, synth_test=1000, width=0.25, epochs=20,
+                    patience=6, batch_size=128, ablation_epochs=6, ablation_train=4000,
+                    max_train=None,
                     ascent_steps=60, vis_images=32),
     # The seeds' own recipes: full width, up to 200 epochs with patience 30 (seed 003).
     "full": Profile("full", synth_train=28709, synth_test=3589, width=1.0, epochs=200,
-                    patience=30, batch_size=128, ablation_epochs=60, max_train=None,
+                    patience=30, batch_size=128, ablation_epochs=60, ablation_train=None,
+                    max_train=None,
                     ascent_steps=200, vis_images=64),
 }
 

@@ -91,6 +91,27 @@ def most_confused(y_true: np.ndarray, y_pred: np.ndarray, top: int = 5,
                          "count": counts[t, p], "share_of_true": share[t, p]})
 
 
+def test_set(data: Dataset) -> Split:
+    """The rows to predict for a submission: the unlabeled test set, else Kaggle's
+    PublicTest + PrivateTest rows (labels dropped)."""
+    if data.test is not None and len(data.test):
+        return data.test
+    parts = [s for s in (data.public, data.private) if s is not None and len(s)]
+    if not parts:
+        raise ValueError(f"{data.name}: no test rows to predict (empty test set)")
+    return Split(np.concatenate([p.x for p in parts]), None,
+                 np.concatenate([p.ids for p in parts]))
+
+
+def labeled_test(data: Dataset, fallback: Split | None = None) -> Split:
+    """A labeled held-out split to analyse: PrivateTest, else PublicTest, else ``fallback``
+    (e.g. the run's validation split when only the course's unlabeled test.csv exists)."""
+    for split in (data.private, data.public, fallback):
+        if split is not None and split.y is not None and len(split):
+            return split
+    raise ValueError(f"{data.name}: no labeled test rows and no fallback split")
+
+
 def write_submission(path: str | Path, ids: np.ndarray, labels: np.ndarray) -> Path:
     """Write a Kaggle-style ``id,label`` submission CSV (atomically)."""
     ids, labels = np.asarray(ids), np.asarray(labels)

@@ -142,14 +142,47 @@ def new_run_dir(model_name: str, recipe_name: str) -> Path:
     return runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{model_name}-{recipe_name}"
 
 
-def latest_run(model_name: str | None = None) -> Path | None:
-    """The newest finished run directory (with model.keras), optionally for one model."""
+def latest_run(model_name: str | None = None, **match) -> Path | None:
+    """The newest finished run directory (with model.keras), optionally for one model
+    and with config.json entries equal to ``match`` (e.g. profile='demo')."""
     root = runs_dir()
     runs = sorted(p.parent for p in root.glob("*/model.keras")) if root.is_dir() else []
     if model_name:
-        runs = [r for r in runs if json.loads((r / "config.json").read_text())["model"]
-                == model_name]
+        match = {"model": model_name, **match}
+    runs = [r for r in runs if _config_matches(r, match)]
     return runs[-1] if runs else None
+
+
+def _config_matches(run_dir: Path, match: dict) -> bool:
+    try:
+        config = json.loads((run_dir / "config.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return all(config.get(k) == v for k, v in match.items())
+
+
+def get_run(data, model: str = "vgg_selu", recipe: str = "seed003",
+            profile: str | Profile | None = None, seed: int = 0, verbose: int = 2,
+            **overrides) -> TrainResult:
+    """The latest finished run of ``model`` on this data and profile, or a new one.
+
+    Notebooks that need a trained model call this, so each runs alone: after
+    ``01_train_cnn`` it loads that run in a second; without one it trains.
+    """
+    prof = profile if isinstance(profile, Profile) else get_profile(profile)
+    found = None if overrides else latest_run(model, profile=prof.name, data=data.name,
+                                              seed=seed, recipe_name=recipe)
+    if found is None:
+        return fit(data.train, model, recipe, profile=prof, seed=seed, verbose=verbose,
+                   data_name=data.name, **overrides)
+    net, norm, config = load_run(found)
+    pool = data.train
+    if prof.max_train is not None and len(pool) > prof.max_train:
+        pool = pool.take(np.arange(prof.max_train))
+    _, val = train_val_split(pool, config["recipe"]["val_fraction"], seed=seed)
+    print(f"loaded {found}")
+    return TrainResult(net, pd.read_csv(found / "history.csv"), found, norm, val,
+                       float(config.get("seconds", float("nan"))))
 
 
 def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recipe = "seed003",
@@ -202,7 +235,8 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
     finally:
         if mixed_precision:
             keras.mixed_precision.set_global_policy("float32")
-    config = {"model": model_name, "recipe": _jsonable(asdict(rec)), "profile": prof.name,
+    config = {"model": model_name, "recipe_name": rec.name, "recipe": _jsonable(asdict(rec)),
+              "profile": prof.name,
               "width": prof.width, "seed": seed, "data": data_name, "train_images": len(tr),
               "val_images": len(val), "params": int(net.count_params())}
     atomic.write_text(run_dir / "config.json", json.dumps(config, indent=2))
@@ -218,6 +252,8 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
     net.fit(ds_train, validation_data=ds_val, epochs=rec.epochs, callbacks=callbacks,
             verbose=verbose, shuffle=False)  # the dataset shuffles itself, seeded
     seconds = time.perf_counter() - t0
+    config["seconds"] = round(seconds, 1)
+    atomic.write_text(run_dir / "config.json", json.dumps(config, indent=2))
     with atomic.atomic_path(run_dir / "model.keras", suffix=".keras") as tmp:
         net.save(tmp)
     history = pd.read_csv(run_dir / "history.csv")

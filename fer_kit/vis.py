@@ -530,7 +530,7 @@ def cascading_randomization(model, images, targets=None, methods=None, seed: int
         for v in lay.weights:
             std = float(np.std(v.numpy())) or 0.05
             v.assign(rng.normal(0.0, std, v.shape).astype(v.dtype))
-        _GRAPHS.pop(copy, None)
+        # the cached gradient graphs share these variables: no rebuild needed
         maps = explain(copy, x, targets, names)
         for m in names:
             rows.append({"step": step, "layer": lay.name, "method": m,

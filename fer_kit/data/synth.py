@@ -36,17 +36,17 @@ PARAM_NAMES = ("brow_raise", "brow_tilt", "eye_open", "mouth_curve", "mouth_open
 _MEAN = np.array([
     [-0.050, 0.060, 0.34, -0.020, 0.010, 0.190, 0.40],  # Angry
     [-0.040, 0.040, 0.30, -0.045, 0.035, 0.210, 0.75],  # Disgust
-    [0.070, -0.040, 0.72, -0.025, 0.075, 0.255, 0.00],  # Fear
+    [0.075, -0.030, 0.74, -0.020, 0.085, 0.240, 0.00],  # Fear
     [0.015, 0.000, 0.36, 0.090, 0.050, 0.270, 0.05],    # Happy
     [0.020, -0.050, 0.36, -0.045, 0.005, 0.200, 0.00],  # Sad
-    [0.105, -0.005, 0.84, 0.000, 0.140, 0.160, 0.00],   # Surprise
+    [0.095, -0.010, 0.80, 0.000, 0.115, 0.180, 0.00],   # Surprise
     [0.000, 0.000, 0.45, 0.000, 0.005, 0.215, 0.00],    # Neutral
 ], np.float32)
 _SPREAD = np.array([0.030, 0.025, 0.10, 0.025, 0.030, 0.030, 0.25], np.float32)
 _TEETH_P = np.array([0.1, 0.3, 0.2, 0.6, 0.0, 0.1, 0.0], np.float32)
 
 # Bumped whenever the images change, so caches of older SynthFER files are not reused.
-VERSION = 2
+VERSION = 3
 
 _BLOCK = 256  # images rendered per pass; also the unit of the per-block seeds
 

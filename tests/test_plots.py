@@ -1,0 +1,56 @@
+"""Every plot returns a Figure with the panels it promises, and saves a readable PNG."""
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+from matplotlib.image import imread  # noqa: E402
+
+from fer_kit import evaluate, plots  # noqa: E402
+
+
+def test_history_two_panels_with_train_and_val(tmp_path):
+    h = pd.DataFrame({"epoch": [0, 1, 2], "accuracy": [.3, .5, .6], "loss": [1.8, 1.2, 1.0],
+                      "val_accuracy": [.35, .45, .5], "val_loss": [1.7, 1.3, 1.2]})
+    fig = plots.history(h, others={"dnn": h.assign(accuracy=h.accuracy - .1)})
+    assert len(fig.axes) == 2
+    assert len(fig.axes[0].lines) == 4  # cnn train/val, dnn train/val
+    np.testing.assert_allclose(fig.axes[1].lines[1].get_ydata(), h["val_loss"])
+    path = plots.save(fig, "hist", tmp_path)
+    assert imread(path).shape[0] > 200
+
+
+def test_confusion_heatmap_has_class_names_and_values():
+    y = np.array([0, 1, 2, 3, 4, 5, 6, 6])
+    p = np.array([0, 1, 2, 3, 4, 6, 6, 5])
+    fig = plots.confusion(evaluate.confusion(y, p, normalize=True))
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()][0] == "Angry"
+    texts = [t.get_text() for t in ax.texts]
+    assert len(texts) == 49 and "0.50" in texts
+
+
+def test_prediction_grids_mark_mistakes():
+    x = np.random.default_rng(0).integers(0, 255, (12, 48, 48, 1), dtype=np.uint8)
+    y = np.arange(12) % 7
+    p = y.copy()
+    p[:3] = (p[:3] + 1) % 7
+    fig = plots.misclassified(x, y, p, n=10)
+    titled = [a for a in fig.axes if a.get_title()]
+    assert len(titled) == 3 and all(a.title.get_color() == "crimson" for a in titled)
+
+
+def test_saliency_filters_ablation_figures():
+    imgs = np.random.default_rng(1).random((3, 48, 48, 1))
+    maps = {"vanilla": np.random.default_rng(2).random((3, 48, 48)),
+            "gradcam": np.random.default_rng(3).random((3, 48, 48))}
+    fig = plots.saliency(imgs, maps, masks=np.ones((3, 48, 48), bool), overlay=True)
+    assert len(fig.axes) == 9 and fig.axes[1].get_title() == "vanilla"
+    assert len(plots.filters(np.random.rand(5, 5, 16), ncols=8).axes) == 16
+    t = pd.DataFrame({"config": ["baseline", "augmentation"], "val_acc": [.6, .7],
+                      "public": [.58, .69], "private": [np.nan, np.nan]})
+    fig = plots.ablation(t)
+    assert "augmentation" in fig.axes[0].get_title()
+    assert len(fig.axes[0].patches) == 4  # val_acc and public bars; private (all NaN) left out
