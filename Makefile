@@ -21,10 +21,17 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 demo: install
-	$(BIN)/fer-kit demo
+	$(BIN)/fer-kit demo --out build
 
+# Unit tests, then every notebook top to bottom with nbval in the smoke profile.
+NBVAL := build/nbval
 test: install-dev
-	FER_KIT_PROFILE=smoke $(BIN)/python -m pytest -q
+	FER_KIT_PROFILE=smoke $(BIN)/python -m pytest -q tests
+	rm -rf $(NBVAL)
+	FER_KIT_PROFILE=smoke MPLBACKEND=Agg FER_KIT_RUNS=$(CURDIR)/$(NBVAL)/runs \
+	  FER_KIT_FIGURES=$(CURDIR)/$(NBVAL)/figures \
+	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax \
+	  --sanitize-with .nbval-sanitize.cfg notebooks
 
 bench: install-dev
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

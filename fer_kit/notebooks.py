@@ -68,7 +68,7 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
     env = {"FER_KIT_PROFILE": prof.name, _SUMMARY_ENV: str(summary_file),
            "FER_KIT_FIGURES": os.environ.get("FER_KIT_FIGURES", str(out / "figures")),
            "FER_KIT_RUNS": os.environ.get("FER_KIT_RUNS", str(out / "runs")),
-           "MPLBACKEND": "Agg"}
+           "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
     old = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     rows = []

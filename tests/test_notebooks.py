@@ -1,0 +1,76 @@
+"""The notebooks are committed clean and well-formed; the runner executes, records and fails clearly."""
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from fer_kit import notebooks
+from fer_kit.config import ConfigError
+
+PATHS = notebooks.notebook_paths()
+
+
+def test_the_nine_numbered_notebooks_exist():
+    assert [p.name[:2] for p in PATHS] == [f"{i:02d}" for i in range(9)]
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebook_is_committed_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    dirty = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+             and (c.outputs or c.execution_count is not None)]
+    assert not dirty, (f"{path.name}: cells {dirty} have outputs; clear them before committing "
+                       "(jupyter nbconvert --clear-output --inplace notebooks/*.ipynb)")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebook_layout_header_parameters_setup(path):
+    nb = nbformat.read(path, as_version=4)
+    header, params, setup = nb.cells[:3]
+    assert header.cell_type == "markdown" and header.source.startswith("# ")
+    assert "Runtime" in header.source
+    assert "parameters" in params.metadata.get("tags", []) and "profile = None" in params.source
+    assert "import fer_kit as fk" in setup.source and "fk.setup(" in setup.source
+    assert sum("parameters" in c.metadata.get("tags", []) for c in nb.cells) == 1
+    assert any("assert " in c.source for c in nb.cells if c.cell_type == "code")
+
+
+def _write(folder, name, sources):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    p = nbformat.v4.new_code_cell("profile = None")
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p] + [nbformat.v4.new_code_cell(s) for s in sources]
+    nbformat.write(nb, folder / name)
+
+
+def test_runner_executes_in_order_records_and_exports(tmp_path):
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _write(src, "00_a.ipynb", ["import fer_kit as fk\nfk.notebooks.record('x', 3)\n"
+                               "fk.notebooks.record('profile_seen', profile)"])
+    _write(src, "01_b.ipynb", ["import fer_kit as fk\nfk.notebooks.record('y', 'ok')"])
+    table = notebooks.run_all(profile="smoke", out=tmp_path / "build", folder=src)
+    assert table["notebook"].tolist() == ["00_a", "01_b"]
+    assert table.attrs["figures"]["x"] == 3 and table.attrs["figures"]["y"] == "ok"
+    assert table.attrs["figures"]["profile_seen"] == "smoke"  # papermill injected it
+    assert (tmp_path / "build" / "notebooks" / "01_b.ipynb").is_file()
+    assert "<html" in (tmp_path / "build" / "html" / "00_a.html").read_text().lower()
+    assert json.loads((tmp_path / "build" / "summary.json").read_text())["x"] == 3
+    assert "x: 3" in notebooks.format_summary(table).replace("  ", "")
+
+
+def test_runner_names_the_failing_notebook_and_cell(tmp_path):
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _write(src, "00_bad.ipynb", ["a = 1", "assert a == 2, 'a is not 2'"])
+    with pytest.raises(RuntimeError, match=r"00_bad.ipynb: cell \d+ failed: AssertionError: "
+                                           "a is not 2"):
+        notebooks.run_all(profile="smoke", out=tmp_path / "build", folder=src, html=False)
+    with pytest.raises(ConfigError, match="matches no notebook"):
+        notebooks.run_all(profile="smoke", out=tmp_path / "b2", folder=src, only=["42"])
+    with pytest.raises(FileNotFoundError, match="no numbered notebooks"):
+        notebooks.notebook_paths(tmp_path)

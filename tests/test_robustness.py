@@ -1,0 +1,255 @@
+"""Hostile inputs, crashes mid-run, determinism, safe loading, memory (issue 6)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from fer_kit import cli, train
+from fer_kit.data import Split, io
+from fer_kit.data.csvparse import FERDataError
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+@st.composite
+def datasets(draw):
+    n = draw(st.integers(1, 6))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    # pixels from a drawn seed, with the edge values 0, 9, 10, 99, 100, 255 forced in
+    x = rng.integers(0, 256, (n, 48, 48, 1), dtype=np.uint8)
+    edges = draw(st.lists(st.sampled_from([0, 9, 10, 99, 100, 255]), min_size=1, max_size=6))
+    x.reshape(-1)[rng.integers(0, x.size, len(edges))] = edges
+    y = np.array(draw(st.lists(st.integers(0, 6), min_size=n, max_size=n)), np.int64)
+    usage = np.array(draw(st.lists(st.integers(0, 2), min_size=n, max_size=n)))
+    usage[draw(st.integers(0, n - 1))] = 0  # a Kaggle file needs Training rows (else: error)
+    return x, y, usage
+
+
+@SETTINGS
+@given(data=datasets())
+def test_any_dataset_round_trips_in_all_three_formats(tmp_path_factory, data):
+    x, y, usage = data
+    d = tmp_path_factory.mktemp("rt")
+    ds = io.read_fer2013(io.write_fer2013(d / "fer2013.csv", x, y, usage), cache=False)
+    for k, split in enumerate((ds.train, ds.public, ds.private)):
+        want = usage == k
+        if want.any():
+            np.testing.assert_array_equal(split.x, x[want])
+            np.testing.assert_array_equal(split.y, y[want])
+    io.write_train_csv(d / "train.csv", x, y)
+    io.write_test_csv(d / "test.csv", x, np.arange(len(x)) * 7)
+    tt = io.read_train_test(d, cache=False)
+    np.testing.assert_array_equal(tt.train.x, x)
+    np.testing.assert_array_equal(tt.train.y, y)
+    np.testing.assert_array_equal(tt.test.x, x)
+    np.testing.assert_array_equal(tt.test.ids, np.arange(len(x)) * 7)
+
+
+GOOD = " ".join(["7"] * 2304)
+BASE = f"emotion,pixels,Usage\n3,{GOOD},Training\n4,{GOOD},PublicTest\n"
+
+
+def _corrupt(kind: str, pos: int) -> bytes:
+    lines = BASE.splitlines(keepends=True)
+    if kind == "truncate":
+        text = BASE[:len(lines[0]) + 1 + pos % (len(BASE) - len(lines[0]) - 2)]
+    elif kind == "semicolons":
+        text = BASE.replace(",", ";")
+    elif kind == "stray quote":
+        text = lines[0] + lines[1][:pos % 40 + 2] + '"' + lines[1][pos % 40 + 2:] + lines[2]
+    elif kind == "extra column":
+        text = lines[0] + lines[1].rstrip("\n") + ",x\n" + lines[2]
+    elif kind == "empty pixels":
+        text = lines[0] + "3,,Training\n" + lines[2]
+    elif kind == "huge value":
+        text = BASE.replace(" 7 ", f" {10 ** (3 + pos % 20)} ", 1)
+    elif kind == "negative":
+        text = BASE.replace(" 7 ", " -7 ", 1)
+    elif kind == "bom":
+        return b"\xef\xbb\xbf" + BASE.encode()
+    elif kind == "crlf":
+        return BASE.replace("\n", "\r\n").encode()
+    return text.encode()
+
+
+@SETTINGS
+@given(kind=st.sampled_from(["truncate", "semicolons", "stray quote", "extra column",
+                             "empty pixels", "huge value", "negative", "bom", "crlf"]),
+       pos=st.integers(0, 10 ** 6))
+def test_corrupt_files_load_correctly_or_fail_with_a_row_numbered_error(tmp_path_factory,
+                                                                       kind, pos):
+    path = tmp_path_factory.mktemp("bad") / "fer2013.csv"
+    path.write_bytes(_corrupt(kind, pos))
+    try:
+        ds = io.read_fer2013(path, cache=False)
+    except FERDataError as e:
+        assert kind not in ("bom", "crlf"), f"{kind} must load: {e}"
+        assert str(path) in str(e)
+        assert e.line is None or f"line {e.line}" in str(e)
+        return
+    # whatever loads must be exactly right
+    assert kind in ("bom", "crlf", "truncate"), f"{kind} loaded silently"
+    assert ds.train.x.dtype == np.uint8 and (ds.train.x == 7).all()
+    if kind != "truncate":
+        assert len(ds.train) == 1 and len(ds.public) == 1
+
+
+# ---- crash, determinism, safe loading ---------------------------------------------------
+CRASH_SCRIPT = textwrap.dedent("""
+    import sys, time, numpy as np, keras
+    from fer_kit import train
+    from fer_kit.config import get_profile
+    from fer_kit.data import Split, synth
+    d = synth.generate(400, seed=1)
+    keras.callbacks.BackupAndRestore.on_train_batch_end = (
+        lambda self, batch, logs=None: time.sleep(0.15))  # slow batches: time to kill one
+    train.fit(Split(d.x, d.y, np.arange(400)), "cnn3", "seed000", run_dir=sys.argv[1],
+              profile=get_profile("smoke", epochs=4), verbose=0, epochs=4,
+              flip_double=False, batch_size=32)
+    print("finished")
+""")
+
+
+def test_sigkill_mid_epoch_then_restart_finishes_cleanly(tmp_path):
+    script = tmp_path / "crash.py"
+    script.write_text(CRASH_SCRIPT)
+    run_dir = tmp_path / "run"
+    hist = run_dir / "history.csv"
+    proc = subprocess.Popen([sys.executable, str(script), str(run_dir)])
+    deadline = time.time() + 240
+    while time.time() < deadline and proc.poll() is None:
+        if hist.is_file() and len(pd.read_csv(hist)) >= 1:
+            break
+        time.sleep(0.1)
+    time.sleep(0.8)  # into the next epoch
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done_before = len(pd.read_csv(hist))
+    assert 1 <= done_before < 4
+    out = subprocess.run([sys.executable, str(script), str(run_dir)], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    h = pd.read_csv(hist)
+    assert h["epoch"].tolist() == [0, 1, 2, 3]  # each epoch once, in order
+    model, _, _ = train.load_run(run_dir)
+    assert model.count_params() > 0
+    assert not list(run_dir.glob("*.tmp*"))  # no half-written files left behind
+
+
+def test_same_seed_gives_identical_history_and_weights(tmp_path):
+    d = np.random.default_rng(0)
+    x = d.integers(0, 255, (200, 48, 48, 1), dtype=np.uint8)
+    y = d.integers(0, 7, 200)
+    runs = [train.fit(Split(x, y, np.arange(200)), "cnn3", "seed003", profile="smoke",
+                      run_dir=tmp_path / f"r{i}", seed=5, verbose=0, epochs=2)
+            for i in range(2)]
+    pd.testing.assert_frame_equal(runs[0].history, runs[1].history)
+    for a, b in zip(runs[0].model.get_weights(), runs[1].model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_model_with_code_is_refused_in_safe_mode(tmp_path):
+    import keras
+    inp = keras.Input((48, 48, 1))
+    out = keras.layers.Lambda(lambda t: t * 2)(inp)  # arbitrary Python: could run anything
+    model = keras.Model(inp, keras.layers.Dense(7, activation="softmax")(
+        keras.layers.Flatten()(out)))
+    run = tmp_path / "run"
+    run.mkdir()
+    model.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"model": "evil"}))
+    with pytest.raises(ValueError, match="(?i)unsafe|lambda|safe_mode"):
+        train.load_run(run)
+
+
+def test_cache_with_pickled_objects_is_not_loaded(tmp_path, rng):
+    from fer_kit.data import io as dio
+    x = rng.integers(0, 255, (3, 48, 48, 1), dtype=np.uint8)
+    csv = dio.write_fer2013(tmp_path / "fer2013.csv", x, np.array([1, 2, 3]), np.zeros(3, int))
+    dio.read_csv(csv)
+    cache = dio._cache_file(csv)
+    np.savez(cache, x=np.array([object()], dtype=object))  # a pickle where arrays should be
+    again = dio.read_csv(csv)  # refused (allow_pickle=False), re-parsed, rebuilt
+    np.testing.assert_array_equal(again.x, x)
+
+
+# ---- memory ---------------------------------------------------------------------------
+# VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the (large) pytest parent.
+MEM_SCRIPT = textwrap.dedent("""
+    import re, sys
+    from fer_kit.data import io
+    ds = io.read_fer2013(sys.argv[1], cache=False)
+    assert ds.train.x.dtype.name == "uint8"
+    hwm = re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)
+    print(len(ds.train) + len(ds.public) + len(ds.private), hwm)
+""")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs Linux /proc")
+def test_fer2013_size_load_peaks_under_1_gib(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 35887
+    x = rng.integers(0, 256, (n, 48, 48, 1), dtype=np.uint8)
+    usage = np.repeat([0, 1, 2], [28709, 3589, 3589])
+    csv = io.write_fer2013(tmp_path / "fer2013.csv", x, rng.integers(0, 7, n), usage)
+    del x
+    out = subprocess.run([sys.executable, "-c", MEM_SCRIPT, str(csv)], capture_output=True,
+                         text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows, peak_kib = map(int, out.stdout.split())
+    assert rows == n
+    assert peak_kib < 1024 * 1024, f"peak RSS {peak_kib / 1024:.0f} MiB"
+
+
+# ---- clear errors from the CLI ---------------------------------------------------------
+def test_cli_answers_bad_environment_with_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("FER_KIT_DATA", str(tmp_path / "missing.csv"))
+    assert cli.main(["info"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fer-kit: error:") and "missing.csv" in err and err.count("\n") == 1
+    bad = tmp_path / "fer2013.csv"
+    bad.write_text("hello,world\n1,2\n")
+    monkeypatch.setenv("FER_KIT_DATA", str(bad))
+    assert cli.main(["train"]) == 2
+    assert "fer2013.csv" in capsys.readouterr().err
+    monkeypatch.delenv("FER_KIT_DATA")
+    monkeypatch.setenv("FER_KIT_PROFILE", "turbo")
+    assert cli.main(["info"]) == 2
+    assert "unknown profile 'turbo'" in capsys.readouterr().err
+
+
+def test_wrong_input_shape_and_empty_test_set(tmp_path, capsys, monkeypatch):
+    import keras
+    inp = keras.Input((32, 32, 3))
+    m = keras.Model(inp, keras.layers.Dense(7, activation="softmax")(keras.layers.Flatten()(inp)))
+    run = tmp_path / "run"
+    run.mkdir()
+    m.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"model": "other"}))
+    assert cli.main(["predict", "--run", str(run), "--out", str(tmp_path / "s.csv")]) == 2
+    err = capsys.readouterr().err
+    assert "expects images of shape (32, 32, 3), got (48, 48, 1)" in err
+    # a course folder whose test.csv has a header and no rows
+    data = tmp_path / "course"
+    data.mkdir()
+    x = np.zeros((2, 48, 48, 1), np.uint8)
+    io.write_train_csv(data / "train.csv", x, np.array([0, 1]))
+    (data / "test.csv").write_text("id,feature\n")
+    monkeypatch.setenv("FER_KIT_DATA", str(data))
+    code = cli.main(["predict", "--run", str(run), "--out", str(tmp_path / "s.csv")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("fer-kit: error:") and ("empty" in err or "no test rows" in err)
