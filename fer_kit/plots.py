@@ -96,7 +96,9 @@ def history(hist, title: str | None = None, others: dict | None = None, label: s
             if f"val_{key}" in h:
                 ax.plot(epochs, h[f"val_{key}"], "--", color=colors[i % 10],
                         label=f"{pre}validation")
+    from matplotlib.ticker import MaxNLocator
     for ax, key in zip(axes, ("accuracy", "loss")):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)

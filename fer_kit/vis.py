@@ -178,7 +178,8 @@ def _graph(model: keras.Model, layers: list, logits: bool, modifier) -> keras.Mo
     if missing:
         raise ValueError(f"layer(s) {missing} are not on the path from input to output")
     outs = [captured[i] for i in range(len(layers))]
-    return keras.Model(clone.inputs, outs if len(outs) > 1 else outs[0])
+    inputs = clone.inputs[0] if len(clone.inputs) == 1 else clone.inputs  # no structure warning
+    return keras.Model(inputs, outs if len(outs) > 1 else outs[0])
 
 
 _GRAPHS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()

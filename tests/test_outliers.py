@@ -37,7 +37,8 @@ def test_nonface_candidates_on_synthfer():
     truth = np.flatnonzero(d.kind == 2)
     recall = np.isin(truth, cand).mean()
     precision = np.isin(cand, truth).mean()
-    assert recall > 0.6 and precision > 0.4, (recall, precision)
+    # SynthFER v3 (wider pose range): recall about 0.6, precision about 0.78 at z > 12
+    assert recall > 0.55 and precision > 0.6, (recall, precision)
     assert list(df.columns) == ["index", "reason", "score", "detail"]
 
 
