@@ -35,7 +35,8 @@ def save(fig, name: str, folder: str | Path | None = None) -> Path:
     return path
 
 
-def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, suptitle=None):
+def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, suptitle=None,
+               cmap: str = "gray"):
     """Images (N, H, W[, 1]) in a grid, with optional per-image titles."""
     n = len(x)
     nrows = max(1, -(-n // ncols))
@@ -45,7 +46,7 @@ def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, s
         ax.axis("off")
         if i < n:
             img = np.asarray(x[i])
-            ax.imshow(img[..., 0] if img.ndim == 3 else img, cmap="gray",
+            ax.imshow(img[..., 0] if img.ndim == 3 else img, cmap=cmap,
                       vmin=0 if img.dtype == np.uint8 else None,
                       vmax=255 if img.dtype == np.uint8 else None)
             if titles is not None:
@@ -185,19 +186,7 @@ def filters(images, titles=None, ncols: int = 8, size: float = 1.1, suptitle=Non
         arr = np.moveaxis(arr, -1, 0)
     elif arr.ndim == 4 and arr.shape[-1] == 1:
         arr = arr[..., 0]
-    n = len(arr)
-    nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i < n:
-            ax.imshow(arr[i], cmap=cmap)
-            if titles is not None:
-                ax.set_title(titles[i], fontsize=7)
-    if suptitle:
-        fig.suptitle(suptitle)
-    fig.tight_layout()
-    return fig
+    return image_grid(arr, titles, ncols, size, suptitle, cmap)
 
 
 def ablation(table, metric: str = "val_acc", title: str = "Normalization and augmentation"):
