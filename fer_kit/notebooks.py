@@ -14,6 +14,7 @@ import json
 import os
 import time
 from pathlib import Path
+from unittest.mock import patch
 
 import pandas as pd
 
@@ -69,10 +70,8 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
            "FER_KIT_FIGURES": os.environ.get("FER_KIT_FIGURES", str(out / "figures")),
            "FER_KIT_RUNS": os.environ.get("FER_KIT_RUNS", str(out / "runs")),
            "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     rows = []
-    try:
+    with patch.dict(os.environ, env):  # the kernels inherit it; restored afterwards
         bar = tqdm(paths, desc="notebooks", unit="nb")
         for path in bar:
             bar.set_postfix_str(path.stem)
@@ -88,12 +87,6 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
             rows.append({"notebook": path.stem, "seconds": round(time.perf_counter() - t0, 1)})
             if html:
                 _to_html(target, out / "html" / f"{path.stem}.html")
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     table = pd.DataFrame(rows)
     figures = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
     atomic.write_text(out / "summary.csv", table.to_csv(index=False))

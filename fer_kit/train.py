@@ -161,6 +161,13 @@ def _config_matches(run_dir: Path, match: dict) -> bool:
     return all(config.get(k) == v for k, v in match.items())
 
 
+def _capped(pool: Split, prof: Profile) -> Split:
+    """The first ``prof.max_train`` images of the training pool (all if no cap)."""
+    if prof.max_train is not None and len(pool) > prof.max_train:
+        return pool.take(np.arange(prof.max_train))
+    return pool
+
+
 def get_run(data, model: str = "vgg_selu", recipe: str = "seed003",
             profile: str | Profile | None = None, seed: int = 0, verbose: int = 2,
             **overrides) -> TrainResult:
@@ -176,10 +183,7 @@ def get_run(data, model: str = "vgg_selu", recipe: str = "seed003",
         return fit(data.train, model, recipe, profile=prof, seed=seed, verbose=verbose,
                    data_name=data.name, **overrides)
     net, norm, config = load_run(found)
-    pool = data.train
-    if prof.max_train is not None and len(pool) > prof.max_train:
-        pool = pool.take(np.arange(prof.max_train))
-    _, val = train_val_split(pool, config["recipe"]["val_fraction"], seed=seed)
+    _, val = train_val_split(_capped(data.train, prof), config["recipe"]["val_fraction"], seed=seed)
     print(f"loaded {found}")
     return TrainResult(net, pd.read_csv(found / "history.csv"), found, norm, val,
                        float(config.get("seconds", float("nan"))))
@@ -210,9 +214,7 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
     rec = RECIPES[recipe] if isinstance(recipe, str) else recipe
     rec = replace(rec, **recipe_overrides).scaled(prof)
     seed_everything(seed)
-    if prof.max_train is not None and len(train) > prof.max_train:
-        train = train.take(np.arange(prof.max_train))
-    tr, val = train_val_split(train, rec.val_fraction, seed=seed)
+    tr, val = train_val_split(_capped(train, prof), rec.val_fraction, seed=seed)
     if rec.flip_double:
         tr = flip_double(tr)
     norm = make_normalizer(rec.normalization)

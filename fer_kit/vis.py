@@ -457,8 +457,7 @@ def visualize_cam(model, layer_idx, filter_indices, seed_input, penultimate_laye
         raise NotImplementedError("visualize_cam explains the model output with vanilla "
                                   "gradients; use gradcam() for more")
     x = np.asarray(seed_input, np.float32)[None]
-    layer = None if penultimate_layer_idx is None else penultimate_layer_idx
-    return gradcam(model, x, [filter_indices], layer=layer)[0]
+    return gradcam(model, x, [filter_indices], layer=penultimate_layer_idx)[0]
 
 
 def visualize_activation(model, layer_idx, filter_indices=None, seed_input=None,

@@ -98,7 +98,6 @@ def _manual_modified_grad(model, x, t, mode):
             if isinstance(lay, (keras.layers.Activation, keras.layers.LeakyReLU)):
                 h = act(lay, h)
             elif a is not None and a is not keras.activations.linear and lay.name != "predictions":
-                z = lay.call.__func__  # noqa: F841 - keep mypy calm
                 pre = lay.__class__.from_config({**lay.get_config(), "activation": "linear"})
                 pre.build(h.shape)
                 pre.set_weights(lay.get_weights())
@@ -125,13 +124,12 @@ def test_backprop_modifiers_on_relu_selu_leakyrelu(x, activation, act_layer, mod
 
 def test_tf_keras_vis_agreement(x):
     """Vanilla, guided and Grad-CAM equal tf-keras-vis's on the same model (within 1e-4)."""
-    tkv = pytest.importorskip("tf_keras_vis")
+    pytest.importorskip("tf_keras_vis")
     from tf_keras_vis.gradcam import Gradcam
     from tf_keras_vis.gradcam_plus_plus import GradcamPlusPlus
     from tf_keras_vis.saliency import Saliency
     from tf_keras_vis.utils.model_modifiers import GuidedBackpropagation, ReplaceToLinear
     from tf_keras_vis.utils.scores import CategoricalScore
-    del tkv
     model = _small()
     t = [0, 1, 2, 3, 4, 2]
     score = CategoricalScore(t)
