@@ -1,18 +1,21 @@
 """Claim: seed 003's augmentation costs at most 10% of vgg_selu's training throughput,
-because the fused warp runs in tf.data alongside the training step.
+because the fused warp runs in tf.data alongside the training step (or, with
+``--model-side``, inside the model on the accelerator).
 
 Run:  python benchmarks/bench_train.py [--width 0.25] [--n 2048] [--repeat 3]
+      KERAS_BACKEND=jax python benchmarks/bench_train.py --width 1 --n 16384 --model-side \
+          --mixed-precision            # a GPU, with or without TensorFlow installed
 Trains vgg_selu (seed 003's Nadam recipe) with and without augmentation on the same
-uint8 images, alternating the two, and prints the median training images/s of each.
-Backend: whatever KERAS_BACKEND says (the tf.data pipeline feeds any backend).
+images, alternating the two, and prints the median training images/s of each.
+Backend: whatever KERAS_BACKEND says. Without TensorFlow, --model-side is implied: the
+augmentation is fer_kit's RandomAffine layer and the images come as NumPy arrays.
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import statistics
 import time
-
-import numpy as np
 
 
 def main() -> None:
@@ -22,34 +25,49 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--mixed-precision", action="store_true", help="GPUs: mixed_float16")
+    ap.add_argument("--model-side", action="store_true",
+                    help="augment inside the model (RandomAffine) on NumPy input, not in tf.data")
     args = ap.parse_args()
+    model_side = args.model_side or importlib.util.find_spec("tensorflow") is None
     import keras
 
-    from fer_kit import models, pipeline
+    from fer_kit import models
     from fer_kit.augment import AugmentConfig
     from fer_kit.data import synth
 
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy("mixed_float16")
     d = synth.generate(args.n, seed=0)
+    n = (args.n // args.batch) * args.batch
+    x, y = d.x[:n].astype("float32"), d.y[:n]
     rates: dict[str, list[float]] = {"no augmentation": [], "seed 003 augmentation": []}
-    nets = {}
+    runs = {}
     for name, aug in (("no augmentation", None), ("seed 003 augmentation",
                                                   AugmentConfig.seed003())):
         net = models.build("vgg_selu", width=args.width)
+        if model_side:
+            if aug is not None:
+                inputs = keras.Input(net.input_shape[1:])
+                net = keras.Model(inputs, net(aug.to_layer(seed=0)(inputs)))
+            fit = (lambda net: lambda: net.fit(x, y, batch_size=args.batch, epochs=1,
+                                               verbose=0, shuffle=True))(net)
+        else:
+            from fer_kit import pipeline
+            ds = pipeline.make_dataset(d.x[:n], y, augment=aug, batch_size=args.batch,
+                                       shuffle=True, seed=0, drop_remainder=True)
+            fit = (lambda net, ds: lambda: net.fit(ds, epochs=1, verbose=0))(net, ds)
         net.compile(keras.optimizers.Nadam(0.002), "sparse_categorical_crossentropy")
-        ds = pipeline.make_dataset(d.x, d.y, augment=aug, batch_size=args.batch, shuffle=True,
-                                   seed=0, drop_remainder=True)
-        net.fit(ds, epochs=1, verbose=0)  # warm-up: tracing, first-epoch allocations
-        nets[name] = (net, ds)
+        fit()  # warm-up: tracing/compilation, first-epoch allocations
+        runs[name] = fit
     for _ in range(args.repeat):
-        for name, (net, ds) in nets.items():
+        for name, fit in runs.items():
             t = time.perf_counter()
-            net.fit(ds, epochs=1, verbose=0)
-            rates[name].append((args.n // args.batch) * args.batch / (time.perf_counter() - t))
+            fit()
+            rates[name].append(n / (time.perf_counter() - t))
     med = {k: statistics.median(v) for k, v in rates.items()}
     print(f"vgg_selu width {args.width}, backend {keras.backend.backend()}, "
-          f"{'mixed_float16' if args.mixed_precision else 'float32'}:")
+          f"{'mixed_float16' if args.mixed_precision else 'float32'}, augmentation "
+          f"{'in the model' if model_side else 'in tf.data'}, batch {args.batch}:")
     for k, v in med.items():
         print(f"  {k:24s} {v:8,.0f} images/s")
     cost = 1 - med["seed 003 augmentation"] / med["no augmentation"]

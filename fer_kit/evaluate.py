@@ -12,7 +12,7 @@ import pandas as pd
 from sklearn.metrics import classification_report as _sk_report
 from sklearn.metrics import confusion_matrix as _sk_confusion
 
-from . import atomic, pipeline
+from . import atomic
 from .config import EMOTIONS
 from .data.io import Dataset, Split
 
@@ -33,6 +33,7 @@ def predict_proba(model, x: np.ndarray, normalizer=None, tta_flip: bool = False,
     if tuple(x.shape[1:]) != expected:
         raise ValueError(f"model {model.name!r} expects images of shape {expected}, "
                          f"got {tuple(x.shape[1:])}")
+    from . import pipeline  # tf.data; imported here so the rest loads without TensorFlow
     ds = pipeline.make_dataset(x, normalizer=normalizer, batch_size=batch_size)
     proba = model.predict(ds, verbose=0)
     if tta_flip:

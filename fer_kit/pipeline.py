@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from .augment import AugmentConfig, augment_batch_tf
-from .preprocess import Chain, FeaturewiseNormalizer, SamplewiseNormalizer
+from .preprocess import Chain, FeaturewiseNormalizer, Rescale, SamplewiseNormalizer
 
 
 def normalize_tf(normalizer):
@@ -31,6 +31,8 @@ def normalize_tf(normalizer):
         mean = tf.constant(normalizer.mean_, tf.float32)
         scale = tf.constant(1.0 / (normalizer.std_ + normalizer.eps), tf.float32)
         return lambda x: (x - mean) * scale
+    if isinstance(normalizer, Rescale):
+        return lambda x: x * normalizer.scale
     if isinstance(normalizer, SamplewiseNormalizer):
         eps = normalizer.eps
 

@@ -1,4 +1,4 @@
-"""Featurewise and samplewise normalization with scikit-learn's contract.
+"""Featurewise and samplewise normalization (and a rescale) with scikit-learn's contract.
 
 Seed 003 treats every pixel as a feature: *featurewise* standardises each pixel
 position over the training set; *samplewise* standardises each image to mean 0
@@ -162,6 +162,55 @@ class SamplewiseNormalizer(TransformerMixin, BaseEstimator):
         return SamplewiseStandardize(eps=self.eps, name="samplewise")
 
 
+class Rescale(TransformerMixin, BaseEstimator):
+    """Multiply pixels by a constant: ImageDataGenerator's ``rescale`` (1/255 -> [0, 1]).
+
+    Stateless. Applied before any standardization, as ImageDataGenerator does; the
+    seeds' "no normalization" baseline is raw pixels, rescaled or not.
+
+    Args:
+        scale: the factor (default 1/255).
+    """
+
+    def __init__(self, scale: float = 1 / 255):
+        self.scale = scale
+
+    def fit(self, x: np.ndarray, y=None) -> "Rescale":
+        """Nothing to learn; checks the input and returns self."""
+        _as_float(x)
+        self.n_samples_seen_ = len(x)
+        return self
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Return x * scale as float32."""
+        return _as_float(x) * np.float32(self.scale)
+
+    def inverse_transform(self, x: np.ndarray) -> np.ndarray:
+        """Undo ``transform``."""
+        return np.asarray(x, np.float32) / np.float32(self.scale)
+
+    kind = "rescale"
+
+    def _state(self) -> dict:
+        return {"scale": self.scale}
+
+    @classmethod
+    def _from_state(cls, state) -> "Rescale":
+        return cls(scale=float(state["scale"]))
+
+    def save(self, path: str | Path) -> Path:
+        return _save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Rescale":
+        return _load(path, cls)
+
+    def to_layer(self):
+        """The equivalent ``keras.layers.Rescaling``."""
+        import keras
+        return keras.layers.Rescaling(self.scale, name="rescale")
+
+
 class Chain(TransformerMixin, BaseEstimator):
     """Several normalizers in order, e.g. samplewise then featurewise (ImageDataGenerator's order).
 
@@ -210,22 +259,34 @@ class Chain(TransformerMixin, BaseEstimator):
         return keras.Sequential([s.to_layer() for s in self.steps], name="normalize")
 
 
-def make_normalizer(name: str | None):
-    """Normalizer by name: None/'none', 'featurewise', 'samplewise', 'samplewise+featurewise'."""
-    if name in (None, "none", ""):
-        return None
+def make_normalizer(name: str | None, rescale: float | None = None):
+    """Normalizer by name: None/'none', 'featurewise', 'samplewise', 'samplewise+featurewise',
+    after an optional ``rescale`` factor (ImageDataGenerator's order). None: nothing to do."""
     parts = {"featurewise": FeaturewiseNormalizer, "samplewise": SamplewiseNormalizer}
-    names = name.split("+")
+    names = [] if name in (None, "none", "") else name.split("+")
     bad = [n for n in names if n not in parts]
     if bad:
         raise ValueError(f"unknown normalization {bad[0]!r}; expected none, featurewise, "
                          "samplewise or samplewise+featurewise")
-    steps = [parts[n]() for n in names]
+    steps = ([Rescale(rescale)] if rescale not in (None, 1) else []) + [parts[n]() for n in names]
+    if not steps:
+        return None
     return steps[0] if len(steps) == 1 else Chain(steps)
 
 
+def value_range(normalizer, raw: tuple[float, float] = (0.0, 255.0)):
+    """The (lo, hi) range of model inputs after ``normalizer`` (None or a Rescale: the raw
+    pixel range, scaled); None after a standardization, whose outputs have no fixed range.
+    ``fk.vis.maximize(value_range=...)`` takes it."""
+    if normalizer is None:
+        return raw
+    if isinstance(normalizer, Rescale):
+        return (raw[0] * normalizer.scale, raw[1] * normalizer.scale)
+    return None
 
-_KINDS = {c.kind: c for c in (FeaturewiseNormalizer, SamplewiseNormalizer, Chain)}
+
+
+_KINDS = {c.kind: c for c in (FeaturewiseNormalizer, SamplewiseNormalizer, Rescale, Chain)}
 
 
 def _save(norm, path: str | Path) -> Path:
@@ -246,5 +307,5 @@ def _load(path: str | Path, expected=None):
 
 
 def load_normalizer(path: str | Path):
-    """Load any normalizer written by ``save`` (featurewise, samplewise or a chain)."""
+    """Load any normalizer written by ``save`` (rescale, featurewise, samplewise or a chain)."""
     return _load(path)

@@ -25,7 +25,7 @@ import keras
 import numpy as np
 import pandas as pd
 
-from . import atomic, models, pipeline
+from . import atomic, models
 from .augment import AugmentConfig
 from .config import Profile, get_profile, runs_dir, seed_everything
 from .data.io import Split
@@ -48,6 +48,9 @@ class Recipe:
         flip_double: append mirrored training images (after the split).
         augment: random augmentation of training batches, or None.
         normalization: 'none', 'featurewise', 'samplewise' or 'samplewise+featurewise'.
+        rescale: multiply pixels by this first (ImageDataGenerator's ``rescale``); 1/255
+            puts them in [0, 1]. The seeds do not say; Keras homework code commonly does
+            it, and raw 0-255 inputs train far slower at the demo width (README).
     """
 
     name: str
@@ -60,6 +63,7 @@ class Recipe:
     flip_double: bool = False
     augment: AugmentConfig | None = None
     normalization: str = "none"
+    rescale: float | None = 1 / 255
 
     def scaled(self, profile: Profile) -> "Recipe":
         """The recipe within the profile's budget (epochs, patience, batch size)."""
@@ -210,6 +214,7 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
     Returns:
         TrainResult.
     """
+    from . import pipeline  # tf.data; imported here so the recipes load without TensorFlow
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     rec = RECIPES[recipe] if isinstance(recipe, str) else recipe
     rec = replace(rec, **recipe_overrides).scaled(prof)
@@ -217,7 +222,7 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
     tr, val = train_val_split(_capped(train, prof), rec.val_fraction, seed=seed)
     if rec.flip_double:
         tr = flip_double(tr)
-    norm = make_normalizer(rec.normalization)
+    norm = make_normalizer(rec.normalization, rec.rescale)
     if norm is not None:
         norm.fit(tr.x)
     ds_train = pipeline.make_dataset(tr.x, tr.y, normalizer=norm, augment=rec.augment,
@@ -246,7 +251,8 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
         norm.save(run_dir / "normalizer.npz")
 
     callbacks = [keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-                 HistoryCSV(run_dir / "history.csv"), BestCheckpoint(run_dir / "best.keras")]
+                 HistoryCSV(run_dir / "history.csv"), BestCheckpoint(run_dir / "best.keras"),
+                 keras.callbacks.TerminateOnNaN()]  # a diverged run stops; best.keras stays
     if rec.patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=rec.patience,
                                                        restore_best_weights=True))

@@ -591,9 +591,45 @@ def _blur(x):
     return tf.nn.depthwise_conv2d(x, kernel, [1, 1, 1, 1], "SAME")
 
 
+_ASCENT_FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _ascent_fns(graph: keras.Model, border: int):
+    """(act, step) graph functions for ``maximize``, traced once per target graph."""
+    cache = _ASCENT_FNS.setdefault(graph, {})
+    if border in cache:
+        return cache[border]
+    rank = len(graph.output.shape)
+
+    def act(img, w):
+        out = graph(img, training=False)
+        if rank == 4 and border > 0 and out.shape[1] > 2 * border + 1:
+            out = out[:, border:-border, border:-border, :]
+        return _score(out, w)
+
+    @tf.function(reduce_retracing=True)
+    def step(x, shift, w, step_size, l2, tv, mid, half, lo, hi):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            img = tf.roll(x, shift, axis=[1, 2])
+            loss = act(img, w)
+            loss -= l2 * tf.reduce_mean(tf.square((img - mid) / half), axis=[1, 2, 3])
+            size = tf.cast(tf.reduce_prod(tf.shape(img)[1:]), tf.float32)
+            loss -= tv * tf.image.total_variation(img) / (half * size)
+            total = tf.reduce_sum(loss)
+        g = tape.gradient(total, x)
+        g = g / (tf.norm(tf.reshape(g, (tf.shape(g)[0], -1)), axis=1)[:, None, None, None]
+                 + 1e-8)
+        return tf.clip_by_value(x + step_size * g, lo, hi)
+
+    cache[border] = (tf.function(act, reduce_retracing=True), step)
+    return cache[border]
+
+
 def maximize(model, layer, filters, *, steps: int = 100, lr: float = 10.0, l2: float = 0.0,
              tv: float = 0.0, jitter: int = 2, blur_every: int = 0, border: int = 1,
-             init=None, seed: int = 0, progress: bool = True, logits: bool = True) -> Ascent:
+             init=None, value_range: tuple[float, float] | None = None, seed: int = 0,
+             progress: bool = True, logits: bool = True) -> Ascent:
     """Activation maximization: one image per filter (or class), all optimized in one batch.
 
     Each image ``f`` climbs the mean activation of ``filters[f]`` in ``layer``
@@ -605,48 +641,38 @@ def maximize(model, layer, filters, *, steps: int = 100, lr: float = 10.0, l2: f
         layer: a conv layer (its filters) or the output layer (classes, as logits).
         filters: indices; a list inside the list sums several.
         init: starting images (F, H, W, C) or (1, H, W, C); default small noise about 0.
+        value_range: (lo, hi) of the model's inputs, e.g. (0, 255) for raw pixels. The
+            default start, the step and ``l2`` then scale with it as keras.io's do with
+            inputs in [-1, 1] (noise about the middle, steps of ``lr * (hi - lo) / 2``,
+            ``l2`` on the distance from the middle), and each step is clipped to the range,
+            so the images stay images the model could be shown. None: keras.io's scale.
     """
     graph = target_model(model, layer, logits=logits)
     shape = tuple(model.input_shape[1:])
     n = len(filters)
     w = tf.constant(_weights(list(filters), n, int(graph.output.shape[-1])))
     rng = np.random.default_rng(seed)
+    lo, hi = value_range if value_range is not None else (-1.0, 1.0)
+    if hi <= lo:
+        raise ValueError(f"value_range must be (lo, hi) with lo < hi, got {value_range}")
+    mid, half = (lo + hi) / 2, (hi - lo) / 2
     if init is None:
-        x0 = (rng.random((n, *shape), np.float32) - 0.5) * 0.25
+        x0 = mid + (rng.random((n, *shape), np.float32) - 0.5) * 0.25 * half
     else:
         x0 = np.broadcast_to(np.asarray(init, np.float32), (n, *shape)).copy()
-    rank = len(graph.output.shape)
-
-    def act(img):
-        out = graph(img, training=False)
-        if rank == 4 and border > 0 and out.shape[1] > 2 * border + 1:
-            out = out[:, border:-border, border:-border, :]
-        return _score(out, w)
-
-    @tf.function
-    def step(x, shift):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            img = tf.roll(x, shift, axis=[1, 2]) if jitter else x
-            loss = act(img)
-            loss -= l2 * tf.reduce_mean(tf.square(img), axis=[1, 2, 3])
-            if tv:
-                loss -= tv * tf.image.total_variation(img) / float(np.prod(shape))
-            total = tf.reduce_sum(loss)
-        g = tape.gradient(total, x)
-        g = g / (tf.norm(tf.reshape(g, (n, -1)), axis=1)[:, None, None, None] + 1e-8)
-        return x + lr * g
-
+    act, step = _ascent_fns(graph, border)
+    clip = (lo, hi) if value_range is not None else (-np.inf, np.inf)
+    hyper = [tf.constant(v, tf.float32) for v in (lr * half, l2, tv, mid, half, *clip)]
     x = tf.constant(x0)
-    start = act(x).numpy()
+    start = act(x, w).numpy()
     for i in tqdm(range(steps), desc=f"ascent {get_layer(model, layer).name}",
                   disable=not progress):
         shift = rng.integers(-jitter, jitter + 1, 2) if jitter else np.zeros(2, int)
-        x = step(x, tf.constant(shift, tf.int32))
+        x = step(x, tf.constant(shift, tf.int32), w, *hyper)
         if blur_every and (i + 1) % blur_every == 0:
             x = _blur(x)
     raw = x.numpy()
-    final = act(x).numpy()
+    final = act(x, w).numpy()
     return Ascent(deprocess(raw), raw, start, final)
 
 

@@ -11,6 +11,7 @@ from fer_kit import ablation, cli, train
 from fer_kit.config import ConfigError
 from fer_kit.data import Dataset, Split, synth
 from fer_kit.data.split import train_val_split
+from fer_kit.preprocess import Rescale, load_normalizer
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +29,18 @@ def test_table_has_one_row_per_config_and_the_right_data_handling(tmp_path, data
     assert list(table.columns) == ablation.COLUMNS
     assert table[["val_acc", "public", "private"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (table["epochs"] == 1).all() and (table["val_loss"] > 0).all()
-    # each config's run holds what it claims: a normalizer only where one was asked for,
-    # twice the training images with flip doubling
+    # each config's run holds what it claims: the recipe's rescale everywhere, a
+    # standardization only where one was asked for, twice the images with flip doubling
     cfg = {n: json.loads((tmp_path / n / "config.json").read_text()) for n in names}
     assert cfg["featurewise"]["recipe"]["normalization"] == "featurewise"
-    assert (tmp_path / "featurewise" / "normalizer.npz").is_file()
-    assert not (tmp_path / "baseline" / "normalizer.npz").exists()
+    norms = {n: load_normalizer(tmp_path / n / "normalizer.npz") for n in names}
+    assert isinstance(norms["baseline"], Rescale)
+    assert [s.kind for s in norms["featurewise"].steps] == ["rescale", "featurewise"]
     assert cfg["flip_double"]["train_images"] == 2 * cfg["baseline"]["train_images"]
     # the val figures are the returned model's, recomputed independently
     model, _, _ = train.load_run(tmp_path / "baseline")
     _, val = train_val_split(data.train, 0.1, seed=0)
-    acc = np.mean(model.predict(val.x.astype("float32"), verbose=0).argmax(1) == val.y)
+    acc = np.mean(model.predict(val.x.astype("float32") / 255, verbose=0).argmax(1) == val.y)
     assert table.loc[0, "val_acc"] == pytest.approx(acc, abs=1e-6)
     saved = pd.read_csv(tmp_path / "ablation.csv")
     assert saved["config"].tolist() == names

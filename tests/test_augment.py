@@ -75,8 +75,10 @@ def _take_all(ds):
 def test_pipeline_normalizes_like_the_normalizer(rng):
     x = rng.integers(0, 256, (70, 48, 48, 1), dtype=np.uint8)
     y = rng.integers(0, 7, 70)
-    for name in ("featurewise", "samplewise", "samplewise+featurewise"):
-        norm = make_normalizer(name).fit(x)
+    for name, rescale in (("featurewise", None), ("samplewise", None),
+                          ("samplewise+featurewise", None), ("none", 1 / 255),
+                          ("featurewise", 1 / 255)):
+        norm = make_normalizer(name, rescale).fit(x)
         xb, yb = _take_all(pipeline.make_dataset(x, y, normalizer=norm, batch_size=32))
         np.testing.assert_allclose(xb, norm.transform(x), rtol=1e-4, atol=1e-4)
         np.testing.assert_array_equal(yb, y)

@@ -6,8 +6,8 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.preprocessing import StandardScaler
 
-from fer_kit.preprocess import (Chain, FeaturewiseNormalizer, SamplewiseNormalizer,
-                                make_normalizer)
+from fer_kit.preprocess import (Chain, FeaturewiseNormalizer, Rescale, SamplewiseNormalizer,
+                                load_normalizer, make_normalizer, value_range)
 
 
 @pytest.fixture
@@ -87,6 +87,27 @@ def test_chain_is_samplewise_then_featurewise(x):
     assert make_normalizer("none") is None
     with pytest.raises(ValueError, match="unknown normalization 'zca'"):
         make_normalizer("zca")
+
+
+def test_rescale_equals_image_data_generator_and_goes_first(tmp_path, x):
+    from tensorflow.keras.preprocessing.image import ImageDataGenerator
+    idg = ImageDataGenerator(rescale=1 / 255)
+    ref = np.stack([idg.standardize(img.astype(np.float32)) for img in x])
+    ours = make_normalizer("none", rescale=1 / 255).fit(x)
+    assert isinstance(ours, Rescale)
+    np.testing.assert_allclose(ours.transform(x), ref, rtol=1e-6)
+    np.testing.assert_allclose(ours.inverse_transform(ours.transform(x)), x, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(ours.to_layer()(x.astype(np.float32))), ref, rtol=1e-6)
+    back = load_normalizer(ours.save(tmp_path / "r.npz"))
+    assert isinstance(back, Rescale) and back.scale == pytest.approx(1 / 255)
+    # ImageDataGenerator's order: rescale, then standardization
+    chain = make_normalizer("samplewise+featurewise", rescale=1 / 255)
+    assert [type(s).__name__ for s in chain.steps] == ["Rescale", "SamplewiseNormalizer",
+                                                       "FeaturewiseNormalizer"]
+    assert make_normalizer("none", rescale=None) is None
+    assert make_normalizer("none", rescale=1) is None
+    assert value_range(None) == (0, 255) and value_range(ours) == pytest.approx((0, 1))
+    assert value_range(chain) is None
 
 
 def test_bad_shape_is_explained():

@@ -9,11 +9,12 @@ import tensorflow as tf
 from fer_kit import models, vis
 
 
-def _small(activation="relu", act_layer=False, input_shape=(20, 16, 3), seed=0):
-    """A small functional CNN with a softmax head; activations inside layers or as layers."""
+def _small(activation="relu", act_layer=False, input_shape=(20, 16, 3), seed=0, raw=False):
+    """A small functional CNN with a softmax head; activations inside layers or as layers.
+    ``raw``: it takes 0-255 pixels (a Rescaling layer to [-1, 1] first)."""
     keras.utils.set_random_seed(seed)
     inp = keras.Input(input_shape)
-    h = inp
+    h = keras.layers.Rescaling(1 / 127.5, offset=-1.0)(inp) if raw else inp
     for i, f in enumerate((6, 8)):
         if act_layer:
             h = keras.layers.Conv2D(f, 3, padding="same", name=f"conv{i}")(h)
@@ -219,6 +220,23 @@ def test_gradient_ascent_raises_each_filter_batched():
     np.testing.assert_allclose(batch.raw[1], alone.raw[0], atol=1e-4)
     cls = vis.maximize(model, -1, [0, 4], steps=20, lr=1.0, progress=False)
     assert np.all(cls.final > cls.start)
+
+
+def test_gradient_ascent_in_the_models_value_range():
+    # a model fed raw 0-255 pixels: steps and start scale with the range, images stay in it
+    model = _small("selu", raw=True)
+    res = vis.maximize(model, "conv1", list(range(4)), steps=30, lr=0.5, jitter=0,
+                       value_range=(0, 255), seed=0, progress=False)
+    assert res.raw.min() >= 0 and res.raw.max() <= 255
+    assert abs(res.raw.mean() - 127.5) < 100  # started about the middle, not about 0
+    assert np.all(res.raw.std(axis=(1, 2, 3)) > 20)  # structure on the pixel scale, not flat
+    assert np.all(res.final > res.start)
+    # keras.io's scale on the same model barely moves a 0-255 image: what this fixes
+    flat = vis.maximize(model, "conv1", list(range(4)), steps=30, lr=0.5, jitter=0, seed=0,
+                        progress=False)
+    assert np.all(flat.raw.std(axis=(1, 2, 3)) < 1)
+    with pytest.raises(ValueError, match="lo < hi"):
+        vis.maximize(model, "conv1", [0], steps=1, value_range=(1, 0), progress=False)
 
 
 def test_feature_maps_and_kernels():
