@@ -24,7 +24,8 @@ _LAZY = {"preprocess", "augment", "pipeline", "models", "train", "evaluate", "pl
 
 def __getattr__(name: str):
     if name in _LAZY:
-        return importlib.import_module(f".{name}", __name__)
+        with config.quiet_native_stderr():  # TensorFlow's C++ start-up notices
+            return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'fer_kit' has no attribute {name!r}")
 
 

@@ -12,8 +12,11 @@ Environment variables:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import sys
+import tempfile
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -66,7 +69,7 @@ PROFILES: dict[str, Profile] = {
                      patience=2, batch_size=64, ablation_epochs=1, ablation_train=700, max_train=1400,
                      ascent_steps=8, vis_images=8),
     # batch 64: twice the steps of the seeds' 128 per epoch, which a small CPU budget needs
-    "demo": Profile("demo", synth_train=9000, synth_test=1000, width=0.25, epochs=24,
+    "demo": Profile("demo", synth_train=9000, synth_test=1000, width=0.25, epochs=30,
                     patience=6, batch_size=64, ablation_epochs=6, ablation_train=4000,
                     max_train=None,
                     ascent_steps=60, vis_images=32),
@@ -135,12 +138,43 @@ def runs_dir() -> Path:
     return Path(os.environ.get("FER_KIT_RUNS", "runs")).expanduser()
 
 
+# Start-up notices that TensorFlow's C++ code writes straight to the process's stderr,
+# past TF_CPP_MIN_LOG_LEVEL; they would fill every notebook's first output.
+_NATIVE_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations",
+                 "Could not find cuda drivers", "cpu_feature_guard.cc",
+                 "To enable the following instructions", "rebuild TensorFlow with the appropriate")
+
+
+@contextlib.contextmanager
+def quiet_native_stderr(noise: tuple[str, ...] = _NATIVE_NOISE):
+    """Hold back what native code writes to file descriptor 2 inside the block, then
+    pass on every line except known start-up notices (warnings and errors still show)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    with tempfile.TemporaryFile() as tmp:
+        os.dup2(tmp.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            tmp.seek(0)
+            kept = [line for line in tmp.read().decode(errors="replace").splitlines(True)
+                    if not any(n in line for n in noise)]
+            if kept:
+                sys.stderr.write("".join(kept))
+                sys.stderr.flush()
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and (if imported) Keras/TensorFlow."""
     random.seed(seed)
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
-    import sys
     if "keras" in sys.modules or "tensorflow" in sys.modules:
         import keras
         keras.utils.set_random_seed(seed)

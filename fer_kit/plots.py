@@ -36,8 +36,9 @@ def save(fig, name: str, folder: str | Path | None = None) -> Path:
 
 
 def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, suptitle=None,
-               cmap: str = "gray"):
-    """Images (N, H, W[, 1]) in a grid, with optional per-image titles."""
+               cmap: str = "gray", colorbar: bool = False):
+    """Images (N, H, W[, 1]) in a grid, with optional per-image titles and, for maps
+    whose values matter (a mean or std image), a colour bar beside each."""
     n = len(x)
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.15)),
@@ -46,9 +47,11 @@ def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, s
         ax.axis("off")
         if i < n:
             img = np.asarray(x[i])
-            ax.imshow(img[..., 0] if img.ndim == 3 else img, cmap=cmap,
-                      vmin=0 if img.dtype == np.uint8 else None,
-                      vmax=255 if img.dtype == np.uint8 else None)
+            im = ax.imshow(img[..., 0] if img.ndim == 3 else img, cmap=cmap,
+                           vmin=0 if img.dtype == np.uint8 else None,
+                           vmax=255 if img.dtype == np.uint8 else None)
+            if colorbar:
+                fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=7)
     if suptitle:

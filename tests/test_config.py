@@ -1,6 +1,8 @@
 """Profiles, environment variables and setup()."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -45,3 +47,20 @@ def test_setup_seeds_and_reports(capsys):
     np.testing.assert_array_equal(a, np.random.rand(3))
     assert prof.name == "smoke"
     assert "dataset=SynthFER" in capsys.readouterr().out
+
+
+def test_quiet_native_stderr_drops_only_start_up_notices(capfd):
+    with config.quiet_native_stderr():
+        os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on.\n"
+                    b"E0000 something real went wrong\n")
+    err = capfd.readouterr().err
+    assert "something real went wrong" in err and "oneDNN" not in err
+
+
+def test_tensorflow_loads_without_its_start_up_notices():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-c", "import fer_kit as fk; fk.models.names()"],
+                         capture_output=True, text=True, check=True)
+    assert "oneDNN custom operations" not in out.stderr
+    assert "absl::InitializeLog" not in out.stderr

@@ -6,6 +6,7 @@ import matplotlib
 matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
 from matplotlib.image import imread  # noqa: E402
 
 from fer_kit import evaluate, plots  # noqa: E402
@@ -54,3 +55,12 @@ def test_saliency_filters_ablation_figures():
     fig = plots.ablation(t)
     assert "augmentation" in fig.axes[0].get_title()
     assert len(fig.axes[0].patches) == 4  # val_acc and public bars; private (all NaN) left out
+
+
+def test_image_grid_colour_bars_show_the_values():
+    maps = np.stack([np.full((48, 48), 10.0), np.linspace(0, 80, 48 * 48).reshape(48, 48)])
+    plain = plots.image_grid(maps, ncols=2)
+    fig = plots.image_grid(maps, ncols=2, colorbar=True)
+    assert len(fig.axes) == len(plain.axes) + 2  # one bar per image
+    bar = fig.axes[-1]
+    assert bar.get_ylim() == pytest.approx((0, 80))  # the second map's value range
