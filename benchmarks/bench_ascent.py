@@ -13,10 +13,9 @@ warm-up. Prints the ratios; no claim is set in the issue beyond reporting them.
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import numpy as np
+from _timing import median_seconds
 
 
 def keras_io_loop(model, layer_name: str, filters, steps: int, lr: float, index_as_tensor):
@@ -49,16 +48,6 @@ def keras_io_loop(model, layer_name: str, filters, steps: int, lr: float, index_
     return np.stack(images)
 
 
-def _median_seconds(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--layer", default="block1_conv1")
@@ -82,7 +71,7 @@ def main() -> None:
         "keras.io loop (tensor index)": lambda: keras_io_loop(
             model, args.layer, filters, args.steps, 10.0, index_as_tensor=True),
     }
-    sec = {k: _median_seconds(fn, args.repeat) for k, fn in sides.items()}
+    sec = {k: median_seconds(fn, args.repeat) for k, fn in sides.items()}
     print(f"gradient ascent, {n} filters of {args.layer} (vgg_selu width {args.width}), "
           f"{args.steps} steps each, backend {keras.backend.backend()}, "
           f"median of {args.repeat}:")

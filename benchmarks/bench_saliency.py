@@ -10,20 +10,8 @@ the median of ``--repeat`` timed calls after one warm-up call (graph tracing).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
-import numpy as np
-
-
-def _median_seconds(fn, repeat: int) -> float:
-    fn()  # warm-up: tracing, model cloning caches
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
+from _timing import median_seconds
 
 
 def main() -> None:
@@ -59,7 +47,7 @@ def main() -> None:
     except ImportError:
         print("tf-keras-vis is not installed (pip install tf-keras-vis): skipping it")
 
-    sec = {k: _median_seconds(fn, args.repeat) for k, fn in sides.items()}
+    sec = {k: median_seconds(fn, args.repeat) for k, fn in sides.items()}
     print(f"saliency maps for {args.n} images, vgg_selu width {args.width} "
           f"(median of {args.repeat}):")
     for (method, side), s in sec.items():

@@ -19,14 +19,31 @@ from sklearn.exceptions import NotFittedError
 from . import atomic
 
 
-def _as_float(x: np.ndarray) -> np.ndarray:
+def _checked(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 4:
         raise ValueError(f"expected images of shape (N, H, W, C), got shape {x.shape}")
-    return x.astype(np.float32)
+    return x
 
 
-class FeaturewiseNormalizer(TransformerMixin, BaseEstimator):
+def _as_float(x: np.ndarray) -> np.ndarray:
+    return _checked(x).astype(np.float32)
+
+
+class _Stored:
+    """``save``/``load`` as an .npz of ``_state()`` (atomically, no pickle)."""
+
+    def save(self, path: str | Path) -> Path:
+        """Write the normalizer's settings and statistics to an .npz file."""
+        return _save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path):
+        """Read a file written by ``save`` (of this kind; ``load_normalizer`` takes any)."""
+        return _load(path, cls)
+
+
+class FeaturewiseNormalizer(_Stored, TransformerMixin, BaseEstimator):
     """Standardise every pixel position (or channel) with training-set statistics.
 
     Args:
@@ -93,15 +110,6 @@ class FeaturewiseNormalizer(TransformerMixin, BaseEstimator):
         norm.n_samples_seen_ = int(state["n"])
         return norm
 
-    def save(self, path: str | Path) -> Path:
-        """Write the statistics to an .npz file (atomically, no pickle)."""
-        return _save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> "FeaturewiseNormalizer":
-        """Read statistics written by ``save``."""
-        return _load(path, cls)
-
     def to_layer(self):
         """An equivalent ``keras.layers.Normalization`` layer (for a model that takes raw pixels)."""
         self._check()
@@ -113,7 +121,7 @@ class FeaturewiseNormalizer(TransformerMixin, BaseEstimator):
                                           name="featurewise")
 
 
-class SamplewiseNormalizer(TransformerMixin, BaseEstimator):
+class SamplewiseNormalizer(_Stored, TransformerMixin, BaseEstimator):
     """Standardise each image to mean 0, std 1 (stateless; blank images become zeros).
 
     Args:
@@ -125,7 +133,7 @@ class SamplewiseNormalizer(TransformerMixin, BaseEstimator):
 
     def fit(self, x: np.ndarray, y=None) -> "SamplewiseNormalizer":
         """Nothing to learn; checks the input and returns self."""
-        _as_float(x)
+        _checked(x)
         self.n_samples_seen_ = len(x)
         return self
 
@@ -149,20 +157,13 @@ class SamplewiseNormalizer(TransformerMixin, BaseEstimator):
     def _from_state(cls, state) -> "SamplewiseNormalizer":
         return cls(eps=float(state["eps"]))
 
-    def save(self, path: str | Path) -> Path:
-        return _save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> "SamplewiseNormalizer":
-        return _load(path, cls)
-
     def to_layer(self):
         """An equivalent Keras layer (``SamplewiseStandardize``)."""
         from .layers import SamplewiseStandardize
         return SamplewiseStandardize(eps=self.eps, name="samplewise")
 
 
-class Rescale(TransformerMixin, BaseEstimator):
+class Rescale(_Stored, TransformerMixin, BaseEstimator):
     """Multiply pixels by a constant: ImageDataGenerator's ``rescale`` (1/255 -> [0, 1]).
 
     Stateless. Applied before any standardization, as ImageDataGenerator does; the
@@ -177,7 +178,7 @@ class Rescale(TransformerMixin, BaseEstimator):
 
     def fit(self, x: np.ndarray, y=None) -> "Rescale":
         """Nothing to learn; checks the input and returns self."""
-        _as_float(x)
+        _checked(x)
         self.n_samples_seen_ = len(x)
         return self
 
@@ -198,20 +199,13 @@ class Rescale(TransformerMixin, BaseEstimator):
     def _from_state(cls, state) -> "Rescale":
         return cls(scale=float(state["scale"]))
 
-    def save(self, path: str | Path) -> Path:
-        return _save(self, path)
-
-    @classmethod
-    def load(cls, path: str | Path) -> "Rescale":
-        return _load(path, cls)
-
     def to_layer(self):
         """The equivalent ``keras.layers.Rescaling``."""
         import keras
         return keras.layers.Rescaling(self.scale, name="rescale")
 
 
-class Chain(TransformerMixin, BaseEstimator):
+class Chain(_Stored, TransformerMixin, BaseEstimator):
     """Several normalizers in order, e.g. samplewise then featurewise (ImageDataGenerator's order).
 
     Args:
@@ -250,9 +244,6 @@ class Chain(TransformerMixin, BaseEstimator):
             steps.append(step_cls._from_state({k[len(prefix):]: state[k] for k in state
                                                if k.startswith(prefix)}))
         return cls(steps)
-
-    def save(self, path: str | Path) -> Path:
-        return _save(self, path)
 
     def to_layer(self):
         import keras
