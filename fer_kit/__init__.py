@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: hide its C++ INFO lines
 
@@ -25,7 +26,10 @@ _LAZY = {"preprocess", "augment", "pipeline", "models", "train", "evaluate", "pl
 def __getattr__(name: str):
     if name in _LAZY:
         with config.quiet_native_stderr():  # TensorFlow's C++ start-up notices
-            return importlib.import_module(f".{name}", __name__)
+            module = importlib.import_module(f".{name}", __name__)
+            if "tensorflow" in sys.modules:  # its devices start now, not at the first op
+                sys.modules["tensorflow"].config.list_logical_devices()
+            return module
     raise AttributeError(f"module 'fer_kit' has no attribute {name!r}")
 
 

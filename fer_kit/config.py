@@ -142,7 +142,8 @@ def runs_dir() -> Path:
 # past TF_CPP_MIN_LOG_LEVEL; they would fill every notebook's first output.
 _NATIVE_NOISE = ("All log messages before absl::InitializeLog()", "oneDNN custom operations",
                  "Could not find cuda drivers", "cpu_feature_guard.cc",
-                 "To enable the following instructions", "rebuild TensorFlow with the appropriate")
+                 "To enable the following instructions", "rebuild TensorFlow with the appropriate",
+                 "failed call to cuInit")
 
 
 @contextlib.contextmanager
