@@ -151,7 +151,7 @@ def warp_tf(images, vectors, cfg: AugmentConfig):
     """
     import tensorflow as tf
     vectors = tf.cast(vectors, tf.float32)
-    if cfg.fill_mode == "nearest":
+    if cfg.fill_mode == "nearest" and _xla_nearest_warp() is not None:
         return _xla_nearest_warp()(images, vectors)
     shape = tf.shape(images)[1:3]
     return tf.raw_ops.ImageProjectiveTransformV3(
@@ -189,10 +189,17 @@ _XLA_WARP = []
 
 
 def _xla_nearest_warp():
-    """``_nearest_warp`` compiled with XLA (one program per image shape)."""
+    """``_nearest_warp`` compiled with XLA (one program per image shape), or None where
+    this TensorFlow build cannot compile with XLA (checked once, eagerly)."""
     if not _XLA_WARP:
         import tensorflow as tf
-        _XLA_WARP.append(tf.function(_nearest_warp, jit_compile=True))
+        fn = tf.function(_nearest_warp, jit_compile=True)
+        try:
+            with tf.init_scope():  # eager, even while tf.data traces the caller
+                fn(tf.zeros([1, 2, 2, 1]), tf.constant([[1.0, 0, 0, 0, 1, 0, 0, 0]]))
+        except (tf.errors.OpError, NotImplementedError):  # no XLA here: the op fallback
+            fn = None
+        _XLA_WARP.append(fn)
     return _XLA_WARP[0]
 
 

@@ -68,9 +68,10 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", synth_train=1400, synth_test=210, width=0.125, epochs=2,
                      patience=2, batch_size=64, ablation_epochs=1, ablation_train=700, max_train=1400,
                      ascent_steps=8, vis_images=8),
-    # batch 64: twice the steps of the seeds' 128 per epoch, which a small CPU budget needs
+    # batch 64: twice the steps of the seeds' 128 per epoch, which a small CPU budget needs;
+    # patience 10: the small model's validation loss is noisy from epoch to epoch
     "demo": Profile("demo", synth_train=9000, synth_test=1000, width=0.25, epochs=30,
-                    patience=6, batch_size=64, ablation_epochs=6, ablation_train=4000,
+                    patience=10, batch_size=64, ablation_epochs=6, ablation_train=4000,
                     max_train=None,
                     ascent_steps=60, vis_images=32),
     # The seeds' own recipes: full width, up to 200 epochs with patience 30 (seed 003).

@@ -126,3 +126,15 @@ def test_fast_nearest_warp_equals_tensorflows_op(channels):
     assert ours.shape == ref.shape
     np.testing.assert_allclose(ours, ref, atol=1e-2)
     assert np.abs(ours - x).max() > 50  # the transforms really moved the pixels
+
+
+def test_warp_falls_back_to_tensorflows_op_without_xla(monkeypatch):
+    import tensorflow as tf
+    x = np.random.default_rng(0).uniform(0, 255, (2, 12, 12, 1)).astype(np.float32)
+    vec = augment.transform_vectors(tf.constant([30.0, -10.0]), tf.constant([1.5, 0.0]),
+                                    tf.constant([0.0, -2.0]), tf.ones(2), tf.ones(2),
+                                    tf.constant([0.0, 1.0]), 12, 12, tf)
+    fast = augment.warp_tf(tf.constant(x), vec, AugmentConfig()).numpy()
+    monkeypatch.setattr(augment, "_XLA_WARP", [None])  # a build without XLA
+    slow = augment.warp_tf(tf.constant(x), vec, AugmentConfig()).numpy()
+    np.testing.assert_allclose(fast, slow, atol=1e-2)
