@@ -2,7 +2,7 @@
 because the fused warp runs in tf.data alongside the training step (or, with
 ``--model-side``, inside the model on the accelerator).
 
-Run:  python benchmarks/bench_train.py [--width 0.25] [--n 2048] [--repeat 3]
+Run:  python benchmarks/bench_train.py [--width 0.25] [--n 4096] [--repeat 5]
       KERAS_BACKEND=jax python benchmarks/bench_train.py --width 1 --n 16384 --model-side \
           --mixed-precision            # a GPU, with or without TensorFlow installed
 Trains vgg_selu (seed 003's Nadam recipe) with and without augmentation on the same
@@ -21,9 +21,9 @@ import time
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--width", type=float, default=0.25, help="0.25 = the demo profile")
-    ap.add_argument("--n", type=int, default=2048)
+    ap.add_argument("--n", type=int, default=4096)
     ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--mixed-precision", action="store_true", help="GPUs: mixed_float16")
     ap.add_argument("--model-side", action="store_true",
                     help="augment inside the model (RandomAffine) on NumPy input, not in tf.data")
