@@ -151,8 +151,9 @@ def warp_tf(images, vectors, cfg: AugmentConfig):
     """
     import tensorflow as tf
     vectors = tf.cast(vectors, tf.float32)
-    if cfg.fill_mode == "nearest" and _xla_nearest_warp() is not None:
-        return _xla_nearest_warp()(images, vectors)
+    fast = _xla_nearest_warp() if cfg.fill_mode == "nearest" else None
+    if fast is not None:
+        return fast(images, vectors)
     shape = tf.shape(images)[1:3]
     return tf.raw_ops.ImageProjectiveTransformV3(
         images=images, transforms=vectors, output_shape=shape,
