@@ -13,6 +13,7 @@ augmentation is fer_kit's RandomAffine layer and the images come as NumPy arrays
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import statistics
 import time
@@ -49,13 +50,13 @@ def main() -> None:
             if aug is not None:
                 inputs = keras.Input(net.input_shape[1:])
                 net = keras.Model(inputs, net(aug.to_layer(seed=0)(inputs)))
-            fit = (lambda net: lambda: net.fit(x, y, batch_size=args.batch, epochs=1,
-                                               verbose=0, shuffle=True))(net)
+            fit = functools.partial(net.fit, x, y, batch_size=args.batch, epochs=1,
+                                    verbose=0, shuffle=True)
         else:
             from fer_kit import pipeline
             ds = pipeline.make_dataset(d.x[:n], y, augment=aug, batch_size=args.batch,
                                        shuffle=True, seed=0, drop_remainder=True)
-            fit = (lambda net, ds: lambda: net.fit(ds, epochs=1, verbose=0))(net, ds)
+            fit = functools.partial(net.fit, ds, epochs=1, verbose=0)
         net.compile(keras.optimizers.Nadam(0.002), "sparse_categorical_crossentropy")
         fit()  # warm-up: tracing/compilation, first-epoch allocations
         runs[name] = fit

@@ -594,11 +594,13 @@ def _blur(x):
 _ASCENT_FNS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
-def _ascent_fns(graph: keras.Model, border: int):
-    """(act, step) graph functions for ``maximize``, traced once per target graph."""
+def _ascent_fns(graph: keras.Model, border: int, jitter: bool, tv: bool):
+    """(act, step) graph functions for ``maximize``, traced once per target graph and
+    settings; a step rolls (jitter) and computes total variation only when asked."""
     cache = _ASCENT_FNS.setdefault(graph, {})
-    if border in cache:
-        return cache[border]
+    key = (border, jitter, tv)
+    if key in cache:
+        return cache[key]
     rank = len(graph.output.shape)
 
     def act(img, w):
@@ -608,22 +610,23 @@ def _ascent_fns(graph: keras.Model, border: int):
         return _score(out, w)
 
     @tf.function(reduce_retracing=True)
-    def step(x, shift, w, step_size, l2, tv, mid, half, lo, hi):
+    def step(x, shift, w, step_size, l2, tv_weight, mid, half, lo, hi):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            img = tf.roll(x, shift, axis=[1, 2])
+            img = tf.roll(x, shift, axis=[1, 2]) if jitter else x
             loss = act(img, w)
             loss -= l2 * tf.reduce_mean(tf.square((img - mid) / half), axis=[1, 2, 3])
-            size = tf.cast(tf.reduce_prod(tf.shape(img)[1:]), tf.float32)
-            loss -= tv * tf.image.total_variation(img) / (half * size)
+            if tv:
+                size = tf.cast(tf.reduce_prod(tf.shape(img)[1:]), tf.float32)
+                loss -= tv_weight * tf.image.total_variation(img) / (half * size)
             total = tf.reduce_sum(loss)
         g = tape.gradient(total, x)
         g = g / (tf.norm(tf.reshape(g, (tf.shape(g)[0], -1)), axis=1)[:, None, None, None]
                  + 1e-8)
         return tf.clip_by_value(x + step_size * g, lo, hi)
 
-    cache[border] = (tf.function(act, reduce_retracing=True), step)
-    return cache[border]
+    cache[key] = (tf.function(act, reduce_retracing=True), step)
+    return cache[key]
 
 
 def maximize(model, layer, filters, *, steps: int = 100, lr: float = 10.0, l2: float = 0.0,
@@ -640,7 +643,8 @@ def maximize(model, layer, filters, *, steps: int = 100, lr: float = 10.0, l2: f
     Args:
         layer: a conv layer (its filters) or the output layer (classes, as logits).
         filters: indices; a list inside the list sums several.
-        init: starting images (F, H, W, C) or (1, H, W, C); default small noise about 0.
+        init: starting images (F, H, W, C) or (1, H, W, C); default small noise about the
+            middle of ``value_range`` (0 without one).
         value_range: (lo, hi) of the model's inputs, e.g. (0, 255) for raw pixels. The
             default start, the step and ``l2`` then scale with it as keras.io's do with
             inputs in [-1, 1] (noise about the middle, steps of ``lr * (hi - lo) / 2``,
@@ -660,7 +664,7 @@ def maximize(model, layer, filters, *, steps: int = 100, lr: float = 10.0, l2: f
         x0 = mid + (rng.random((n, *shape), np.float32) - 0.5) * 0.25 * half
     else:
         x0 = np.broadcast_to(np.asarray(init, np.float32), (n, *shape)).copy()
-    act, step = _ascent_fns(graph, border)
+    act, step = _ascent_fns(graph, border, bool(jitter), bool(tv))
     clip = (lo, hi) if value_range is not None else (-np.inf, np.inf)
     hyper = [tf.constant(v, tf.float32) for v in (lr * half, l2, tv, mid, half, *clip)]
     x = tf.constant(x0)
