@@ -7,6 +7,7 @@
     fer-kit predict [--out submission.csv] [--run DIR] [--tta]
     fer-kit ablate [--model M] [--configs a,b] [--epochs N] [--out DIR]
     fer-kit notebooks [--profile P] [--only 00,04]   run the numbered notebooks (papermill)
+    fer-kit notebooks --copy DIR   editable copies of the notebooks (from an installed kit)
     fer-kit demo                   the main job: all notebooks, demo profile (``make demo``)
 
 Errors a user can cause (a missing file, a bad row, an unknown profile) end with
@@ -110,6 +111,12 @@ def _cmd_ablate(args) -> int:
 
 def _cmd_notebooks(args) -> int:
     from . import notebooks
+    if getattr(args, "copy", None):
+        copied = notebooks.copy_notebooks(args.copy)
+        kept = len(notebooks.notebook_paths()) - len(copied)
+        print(f"copied {len(copied)} notebooks to {args.copy}"
+              + (f" ({kept} already there, kept as they are)" if kept else ""))
+        return 0
     only = args.only.split(",") if args.only else None
     table = notebooks.run_all(profile=args.profile or ("demo" if args.command == "demo" else None),
                               out=args.out, only=only, html=not args.no_html)
@@ -174,6 +181,9 @@ def build_parser() -> argparse.ArgumentParser:
         s.add_argument("--only", default=None, help="comma-separated numbers, e.g. 00,04")
         s.add_argument("--out", default="build", help="folder for notebooks, HTML, figures")
         s.add_argument("--no-html", action="store_true", help="skip the HTML export")
+        if name == "notebooks":
+            s.add_argument("--copy", metavar="DIR", default=None,
+                           help="only copy the notebooks to DIR, to open and edit there")
         s.set_defaults(func=_cmd_notebooks)
     return p
 

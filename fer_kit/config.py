@@ -8,7 +8,8 @@ Environment variables:
     FER_KIT_PROFILE  smoke | demo | full (default: demo without real data, full with it)
     FER_KIT_DATA     a Kaggle fer2013.csv, or a folder holding train.csv and test.csv
     FER_KIT_CACHE    where parsed arrays and generated data are kept (default ~/.cache/fer_kit)
-    FER_KIT_RUNS     where training runs are written (default ./runs)
+    FER_KIT_RUNS     where training runs are written (default: the ``runs`` folder in the
+                     cache, so every notebook and shell finds the same runs)
 """
 from __future__ import annotations
 
@@ -135,8 +136,11 @@ def cache_dir() -> Path:
 
 
 def runs_dir() -> Path:
-    """Folder where training runs are written (``FER_KIT_RUNS``, default ./runs)."""
-    return Path(os.environ.get("FER_KIT_RUNS", "runs")).expanduser()
+    """Folder where training runs are written: ``FER_KIT_RUNS``, else ``runs`` beside the
+    data cache. Not the working directory: a notebook opened from ``notebooks/`` after
+    ``make demo`` must find the demo's runs, not silently train again."""
+    raw = os.environ.get("FER_KIT_RUNS", "").strip()
+    return Path(raw).expanduser() if raw else cache_dir() / "runs"
 
 
 # Start-up notices that TensorFlow's C++ code writes straight to the process's stderr,

@@ -3,8 +3,10 @@
     fer-kit notebooks [--profile demo] [--only 00,04]      (what ``make demo`` runs)
 
 Executed notebooks go to ``build/notebooks/``, their HTML to ``build/html/``, every
-figure to ``build/figures/``; a summary table (dataset, profile, accuracy, ablation
-winner, time per notebook) ends the run and is saved as ``build/summary.csv``.
+figure to ``build/figures/`` (and inline in the notebooks); training runs go to the
+kit's runs folder (``FER_KIT_RUNS``), so a notebook opened later in Jupyter finds
+them. A summary (profile, dataset, accuracies, ablation verdict, seconds per
+notebook) ends the run and is saved as ``build/summary.json`` and ``build/summary.csv``.
 
 Notebooks report their headline figures with ``fk.notebooks.record(key, value)``.
 """
@@ -17,21 +19,59 @@ from pathlib import Path
 from unittest.mock import patch
 
 import pandas as pd
+from jupyter_client.manager import AsyncKernelManager
 
 from . import atomic
-from .config import ConfigError, get_profile
+from .config import ConfigError, data_source, get_profile
 
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 _SUMMARY_ENV = "FER_KIT_SUMMARY"
+_PATTERN = "[0-9][0-9]_*.ipynb"
+
+
+def notebook_dir() -> Path:
+    """Where the numbered notebooks are: ``notebooks/`` of a source checkout, else the
+    copies installed with the package (``<prefix>/share/fer_kit/notebooks``)."""
+    checkout = Path(__file__).resolve().parent.parent / "notebooks"
+    if any(checkout.glob(_PATTERN)):
+        return checkout
+    from importlib import metadata
+    try:
+        files = metadata.files("fer_kit") or []
+    except metadata.PackageNotFoundError:
+        files = []
+    for f in files:
+        if f.suffix == ".ipynb" and "share/fer_kit/notebooks" in f.as_posix():
+            return Path(f.locate()).resolve().parent
+    raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {checkout}, nor "
+                            "installed with fer_kit (share/fer_kit/notebooks)")
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
     """The numbered notebooks (NN_name.ipynb), in order."""
-    folder = Path(folder) if folder else NOTEBOOK_DIR
-    paths = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    folder = Path(folder) if folder else notebook_dir()
+    paths = sorted(folder.glob(_PATTERN))
     if not paths:
         raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {folder}")
     return paths
+
+
+def copy_notebooks(target: str | Path) -> list[Path]:
+    """Editable copies of the notebooks in ``target`` (created); existing files are kept,
+    so a student's edited notebook is never overwritten.
+
+    Returns:
+        The notebooks copied now (not those already there).
+    """
+    import shutil
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    copied = []
+    for src in notebook_paths():
+        dst = target / src.name
+        if not dst.exists():
+            shutil.copyfile(src, dst)
+            copied.append(dst)
+    return copied
 
 
 def record(key: str, value) -> None:
@@ -43,6 +83,15 @@ def record(key: str, value) -> None:
     data = json.loads(path.read_text()) if path.is_file() else {}
     data[key] = value.item() if hasattr(value, "item") else value
     atomic.write_text(path, json.dumps(data, indent=2))
+
+
+class _IPCKernelManager(AsyncKernelManager):
+    """Kernels talk over local sockets (IPC), not TCP: nothing listens on the network, and
+    ipykernel's "running over TCP without encryption" warning stays out of the output."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.transport = "ipc"
 
 
 def run_all(profile: str | None = None, out: str | Path = "build", only: list[str] | None = None,
@@ -68,8 +117,7 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
     summary_file.unlink(missing_ok=True)
     env = {"FER_KIT_PROFILE": prof.name, _SUMMARY_ENV: str(summary_file),
            "FER_KIT_FIGURES": os.environ.get("FER_KIT_FIGURES", str(out / "figures")),
-           "FER_KIT_RUNS": os.environ.get("FER_KIT_RUNS", str(out / "runs")),
-           "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
+           "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}  # plots.save shows figures inline
     rows = []
     with patch.dict(os.environ, env):  # the kernels inherit it; restored afterwards
         bar = tqdm(paths, desc="notebooks", unit="nb")
@@ -80,7 +128,7 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
             try:
                 pm.execute_notebook(str(path), str(target), parameters={"profile": prof.name},
                                     cwd=str(path.parent), progress_bar=False, log_output=False,
-                                    kernel_name="python3")
+                                    kernel_name="python3", kernel_manager_class=_IPCKernelManager)
             except pm.PapermillExecutionError as e:
                 raise RuntimeError(f"{path.name}: cell {e.exec_count} failed: {e.ename}: "
                                    f"{e.evalue} (executed copy: {target})") from None
@@ -89,9 +137,14 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
                 _to_html(target, out / "html" / f"{path.stem}.html")
     table = pd.DataFrame(rows)
     figures = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    atomic.write_text(out / "summary.csv", table.to_csv(index=False))
-    table.attrs["figures"] = {"profile": prof.name, **figures,
-                              "total_seconds": round(float(table["seconds"].sum()), 1)}
+    src = data_source()
+    summary = {"profile": prof.name, "dataset": str(src) if src else "SynthFER", **figures,
+               **{f"seconds {r['notebook']}": r["seconds"] for r in rows},
+               "total_seconds": round(float(table["seconds"].sum()), 1)}
+    atomic.write_text(summary_file, json.dumps(summary, indent=2))
+    atomic.write_text(out / "summary.csv",
+                      pd.Series(summary, name="value").rename_axis("key").to_csv())
+    table.attrs["figures"] = summary
     return table
 
 
@@ -105,6 +158,7 @@ def _to_html(notebook: Path, target: Path) -> None:
 def format_summary(table: pd.DataFrame) -> str:
     """The closing table of ``make demo``."""
     figs = table.attrs.get("figures", {})
-    lines = ["", "== fer_kit main job", *(f"{k:>22}: {v}" for k, v in figs.items()), "",
+    lines = ["", "== fer_kit main job",
+             *(f"{k:>22}: {v}" for k, v in figs.items() if not k.startswith("seconds ")), "",
              table.to_string(index=False)]
     return "\n".join(lines)

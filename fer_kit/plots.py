@@ -1,11 +1,14 @@
 """Every figure of the kit, and ``save()`` for report-ready PNGs.
 
 Each plotting function returns a matplotlib Figure; ``save(fig, name)`` writes
-it to ``FER_KIT_FIGURES`` (default ``build/figures``) atomically.
+it to ``FER_KIT_FIGURES`` (default ``build/figures``) atomically and, in a notebook,
+shows it inline, so the executed notebook and its HTML hold every figure too.
 """
 from __future__ import annotations
 
+import io
 import os
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg by itself
@@ -26,12 +29,41 @@ def figures_dir() -> Path:
     return Path(os.environ.get("FER_KIT_FIGURES", "build/figures"))
 
 
-def save(fig, name: str, folder: str | Path | None = None) -> Path:
-    """Save ``fig`` as ``<folder>/<name>.png`` (atomically) and return the path."""
+class SavedFigure(type(Path())):
+    """The path of a saved figure; a notebook shows it as one caption line under the figure."""
+
+    def _repr_pretty_(self, p, cycle):
+        p.text(f"saved {self}")
+
+
+def _in_notebook() -> bool:
+    ip = sys.modules.get("IPython")
+    shell = ip.get_ipython() if ip is not None else None
+    return shell is not None and hasattr(shell, "kernel")
+
+
+def save(fig, name: str, folder: str | Path | None = None, show: bool = True) -> SavedFigure:
+    """Save ``fig`` as ``<folder>/<name>.png`` (atomically) and return the path.
+
+    In a Jupyter kernel the same PNG is also shown inline, whatever the matplotlib
+    backend (papermill and CI run with Agg, which shows nothing), and the figure is
+    closed, so it appears exactly once.
+    """
     folder = Path(folder) if folder is not None else figures_dir()
-    path = folder / (name if name.endswith(".png") else f"{name}.png")
+    path = SavedFigure(folder / (name if name.endswith(".png") else f"{name}.png"))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
     with atomic.atomic_path(path, suffix=".png") as tmp:
-        fig.savefig(tmp, format="png")
+        Path(tmp).write_bytes(buf.getvalue())
+    if show and _in_notebook():
+        from IPython.display import Image, display
+        png = buf.getvalue()
+        width = int.from_bytes(png[16:20], "big")  # from the PNG header (IHDR)
+        # saved at savefig.dpi, shown at the figure's own size (crisp on high-dpi screens)
+        saved_dpi = plt.rcParams["savefig.dpi"]
+        scale = 1.0 if saved_dpi == "figure" else fig.dpi / float(saved_dpi)
+        display(Image(data=png, format="png", width=int(width * scale)))
+        plt.close(fig)
     return path
 
 

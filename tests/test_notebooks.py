@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -61,6 +63,23 @@ def test_runner_executes_in_order_records_and_exports(tmp_path):
     assert "<html" in (tmp_path / "build" / "html" / "00_a.html").read_text().lower()
     assert json.loads((tmp_path / "build" / "summary.json").read_text())["x"] == 3
     assert "x: 3" in notebooks.format_summary(table).replace("  ", "")
+
+
+def test_runner_shows_figures_inline_and_in_the_html(tmp_path):
+    """What the student reads: the figure itself, not a path to it; the PNG is still saved."""
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _write(src, "00_plot.ipynb", ["import numpy as np\nfrom fer_kit import plots\n"
+                                  "fig = plots.image_grid(np.zeros((2, 48, 48, 1), np.uint8))\n"
+                                  "plots.save(fig, '00_grid')"])
+    notebooks.run_all(profile="smoke", out=tmp_path / "build", folder=src)
+    nb = nbformat.read(tmp_path / "build" / "notebooks" / "00_plot.ipynb", as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) == 1  # once, not twice
+    texts = " ".join(o.get("data", {}).get("text/plain", "") for o in outputs)
+    assert "PosixPath" not in texts and "saved " in texts
+    assert "<img" in (tmp_path / "build" / "html" / "00_plot.html").read_text()
+    assert (Path(os.environ["FER_KIT_FIGURES"]) / "00_grid.png").is_file()  # for reports
 
 
 def test_runner_names_the_failing_notebook_and_cell(tmp_path):
