@@ -20,7 +20,7 @@ from .config import EMOTIONS, IMAGE_SHAPE, NUM_CLASSES, get_profile, setup  # no
 
 __version__ = "0.1.0"
 _LAZY = {"preprocess", "augment", "pipeline", "models", "train", "evaluate", "plots", "layers",
-         "vis", "ablation", "theory", "notebooks"}
+         "vis", "keras_vis", "pretrained", "ablation", "theory", "notebooks"}
 
 
 def __getattr__(name: str):

@@ -61,13 +61,13 @@ def test_saliency_maps_shape_range_and_grad_modifiers(x):
     model = _small()
     m = vis.saliency(model, x, 1)
     assert m.shape == (6, 20, 16) and m.min() >= 0 and m.max() <= 1 + 1e-6
-    raw = vis.saliency(model, x, 1, grad_modifier=None, keepdims=True, normalize_map=False)
+    raw = vis.saliency(model, x, 1, absolute=False, keepdims=True, scale=False)
     ref, _ = _logit_grad(model, x, np.ones(6, int))
     np.testing.assert_allclose(raw, ref, atol=1e-5)
-    np.testing.assert_allclose(vis.saliency(model, x, 1, normalize_map=False),
+    np.testing.assert_allclose(vis.saliency(model, x, 1, scale=False),
                                np.abs(ref).max(-1), atol=1e-5)
-    with pytest.raises(ValueError, match="grad_modifier"):
-        vis.saliency(model, x, 1, grad_modifier="square")
+    with pytest.raises(ValueError, match="keras-vis's name for 'deconvnet'"):
+        vis.saliency(model, x, 1, modifier="relu")
     with pytest.raises(ValueError, match="out of range"):
         vis.saliency(model, x, 9)
 
@@ -87,7 +87,7 @@ def _manual_modified_grad(model, x, t, mode):
                     t2.watch(z)
                     yy = fn(z)
                 d = t2.gradient(yy, z)
-                return tf.maximum(g, 0.0) if mode == "relu" else tf.maximum(g, 0.0) * d
+                return tf.maximum(g, 0.0) if mode == "deconvnet" else tf.maximum(g, 0.0) * d
             return y, grad
         return f(z)
 
@@ -113,7 +113,7 @@ def _manual_modified_grad(model, x, t, mode):
 
 @pytest.mark.parametrize("activation,act_layer", [("relu", False), ("selu", False),
                                                   ("leaky_relu", True), ("relu", True)])
-@pytest.mark.parametrize("mode", ["guided", "relu"])
+@pytest.mark.parametrize("mode", ["guided", "deconvnet"])
 def test_backprop_modifiers_on_relu_selu_leakyrelu(x, activation, act_layer, mode):
     model = _small(activation, act_layer)
     t = np.array([0, 1, 2, 3, 4, 1])
@@ -159,8 +159,8 @@ def test_integrated_gradients_completeness(x):
 
 def test_smoothgrad_averages_noisy_gradients(x):
     model = _small("selu")
-    sg = vis.saliency(model, x[:2], 1, smooth_samples=8, grad_modifier=None, keepdims=True,
-                      normalize_map=False, seed=3)
+    sg = vis.saliency(model, x[:2], 1, smooth_samples=8, absolute=False, keepdims=True,
+                      scale=False, seed=3)
     rng = np.random.default_rng(3)
     sigma = 0.2 * (x[:2].max(axis=(1, 2, 3), keepdims=True) - x[:2].min(axis=(1, 2, 3),
                                                                         keepdims=True))
@@ -191,19 +191,6 @@ def test_works_on_any_input_size_and_channels_and_fer_models():
         for mod in vis.MODIFIERS:
             assert np.isfinite(vis.saliency(m, xs, modifier=mod)).all()
         assert vis.gradcam(m, xs, plus=True).shape == (2, 48, 48)
-
-
-def test_keras_vis_calls(x):
-    model = _small()
-    idx = vis.find_layer_idx(model, "predictions")
-    m = vis.visualize_saliency(model, idx, 2, x[0], backprop_modifier="guided")
-    np.testing.assert_allclose(m, vis.saliency(model, x[:1], 2, modifier="guided")[0])
-    cam = vis.visualize_cam(model, idx, 2, x[0])
-    assert cam.shape == (20, 16)
-    img = vis.visualize_activation(model, idx, 3, max_iter=5)
-    assert img.shape == (20, 16, 3) and img.dtype == np.uint8
-    with pytest.raises(ValueError, match="no layer 'nope'"):
-        vis.find_layer_idx(model, "nope")
 
 
 def test_gradient_ascent_raises_each_filter_batched():
@@ -269,3 +256,91 @@ def test_cascading_randomization_and_mask_share():
     df = vis.mask_share(maps, masks)
     np.testing.assert_allclose(df["share"], [1.0, 0.5])
     np.testing.assert_allclose(df["ratio"], [2.0, 1.0])
+
+
+# ---- the graphs share every variable with the model, and never change it ------------------
+def test_reinitializing_the_output_layer_changes_the_maps(x):
+    """The logits copy of a softmax layer shares its variables (it used to copy them)."""
+    model = _small()
+    ex = vis.Explainer(model)
+    t = np.array([0, 1, 2, 3, 4, 0])
+    before = ex.saliency(x, t, scale=False)
+    head = model.get_layer("predictions")
+    rng = np.random.default_rng(1)
+    for v in head.weights:
+        v.assign(rng.normal(0, 0.3, v.shape).astype("float32"))
+    after = ex.saliency(x, t, scale=False)
+    ref, _ = _logit_grad(model, x, t)
+    np.testing.assert_allclose(after, np.abs(ref).max(-1), atol=1e-5)
+    assert not np.allclose(before, after, atol=1e-4)
+    # and the sanity check sees it: the first step (the output layer) moves every method
+    table = vis.cascading_randomization(model, x, t, methods=["vanilla", "guided"],
+                                        progress=False)
+    first = table[table["step"] == 1].set_index("method")["spearman"]
+    assert table[table["step"] == 1]["layer"].iloc[0] == "predictions"
+    assert (first < 0.999).all()
+
+
+def test_a_training_step_shows_in_the_next_call(x):
+    model = _small()
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
+    ex = vis.Explainer(model)
+    t = np.array([0, 1, 2, 3, 4, 0])
+    g0, _ = ex.gradients(x, t)
+    model.train_on_batch(x, np.array([1, 2, 3, 4, 0, 1]))
+    g1, s1 = ex.gradients(x, t)
+    ref, logits = _logit_grad(model, x, t)  # the trained model, by hand
+    np.testing.assert_allclose(g1, ref, atol=1e-5)
+    np.testing.assert_allclose(s1, logits[np.arange(6), t], atol=1e-5)
+    assert not np.allclose(g0, g1, atol=1e-5)
+    cam0 = ex.gradcam(x, t, layer="conv1", scale=False)
+    model.get_layer("conv1").kernel.assign(model.get_layer("conv1").kernel * -1.0)
+    assert not np.allclose(cam0, ex.gradcam(x, t, layer="conv1", scale=False))
+
+
+class _SetattrSpy:
+    """Records every attribute set on a layer (installed as a subclass of its class)."""
+
+    def __init__(self, layers):
+        self.log, self.classes = [], {lay: type(lay) for lay in layers}
+        for lay in layers:
+            log = self.log
+            base = type(lay)
+
+            def setattr_(obj, name, value, base=base, log=log):
+                log.append((obj.__dict__.get("name"), name))
+                base.__setattr__(obj, name, value)
+            lay.__class__ = type(f"Spy{base.__name__}", (base,), {"__setattr__": setattr_})
+
+    def remove(self):
+        for lay, cls in self.classes.items():
+            lay.__class__ = cls
+
+
+@pytest.mark.parametrize("activation,act_layer", [("relu", False), ("selu", True)])
+def test_the_users_model_is_never_changed(x, activation, act_layer):
+    from fer_kit.keras_vis.visualization import (visualize_activation, visualize_cam,
+                                                 visualize_saliency)
+    model = _small(activation, act_layer)
+    weights = [w.copy() for w in model.get_weights()]
+    acts = {lay.name: getattr(lay, "activation", None) for lay in model.layers}
+    out = model.predict(x, verbose=0)
+    spy = _SetattrSpy(model.layers)
+    t = [0, 1, 2, 3, 4, 0]
+    for mod in vis.MODIFIERS:
+        vis.saliency(model, x, t, modifier=mod)
+        vis.saliency(model, x, t, modifier=mod, smooth_samples=2)
+        vis.maximize(model, "conv1", [0, 1], steps=2, modifier=mod, progress=False)
+    vis.gradcam(model, x, t, plus=True)
+    vis.integrated_gradients(model, x, t, steps=2)
+    vis.feature_maps(model, "conv0", x[0])
+    visualize_saliency(model, -1, 2, x[0], backprop_modifier="guided")
+    visualize_cam(model, -1, 2, x[0], backprop_modifier="relu")
+    visualize_activation(model, -1, 2, max_iter=2)
+    spy.remove()  # clone_model (below) rebuilds layers from their class
+    assert [name for name in spy.log if name[1] == "activation"] == []
+    vis.cascading_randomization(model, x[:2], t[:2], methods=["vanilla"], progress=False)
+    assert all(getattr(lay, "activation", None) is acts[lay.name] for lay in model.layers)
+    for a, b in zip(weights, model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(out, model.predict(x, verbose=0))
