@@ -1,6 +1,8 @@
 """CSV reading and writing: round trips, the reference per-row parser, every bad-input kind."""
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -32,6 +34,33 @@ def test_pixel_parser_matches_per_row_reference(rng):
     reference = np.array([np.array(f.split(), float) for f in fields])  # the usual per-row way
     assert errors == {}
     np.testing.assert_array_equal(ours, reference.astype(np.uint8))
+
+
+def test_pixel_parser_reads_padded_numbers_and_row_edges():
+    row = [255] + [7] * 2302 + [100]  # three digits at both ends of the row
+    padded = ("0042 007 " + _row(row[2:])).encode()  # leading zeros: 42 and 7
+    pixels, errors = parse_pixel_block([_row(row).encode(), padded, b"1000 " + padded[5:]])
+    assert errors == {2: "pixel 1: value 1000 outside 0-255"}
+    assert pixels[0].tolist() == row
+    assert pixels[1].tolist() == [42, 7] + row[2:]
+    assert not pixels[2].any()  # a bad row is left zero
+
+
+def test_rows_and_lines_stay_aligned_across_blocks(tmp_path, rng, monkeypatch):
+    from fer_kit.data import csvparse
+    monkeypatch.setattr(csvparse, "_BLOCK_ROWS", 4)  # 23 rows: six blocks, the last one short
+    x = _images(rng, 23)
+    rows = [(i % 7, _row(x[i].ravel()), "Training") for i in range(23)]
+    for i in (0, 5, 8, 22):  # first row, inside a block, first of a block, last row
+        rows[i] = (rows[i][0], rows[i][1] + " 1", "Training")
+    path = tmp_path / "f.csv"
+    path.write_text(_fer_text(rows))
+    p = io.read_csv(path, on_error="skip", cache=False)
+    assert p.skipped["line"].tolist() == [2, 7, 10, 24]
+    assert p.skipped["reason"].str.contains("found 2305").all()
+    keep = [i for i in range(23) if i not in (0, 5, 8, 22)]
+    np.testing.assert_array_equal(p.x, x[keep])
+    assert p.lines.tolist() == [i + 2 for i in keep] and p.y.tolist() == [i % 7 for i in keep]
 
 
 def test_format_pixels_matches_str_join(rng):
@@ -163,6 +192,63 @@ def test_cache_never_serves_a_changed_file(tmp_path, rng):
     np.testing.assert_array_equal(io.read_csv(path).x, x2)
 
 
+def _edit_one_pixel_in_place(path) -> None:
+    """Change the first pixel of the first data row by one (same size, same inode)."""
+    with open(path, "r+b") as f:
+        offset = f.read().index(b"\n") + 3  # "emotion,pixels,Usage\n" then "0,": a pixel digit
+        f.seek(offset)
+        digit = f.read(1)
+        f.seek(offset)
+        f.write(b"8" if digit != b"8" else b"7")
+
+
+def _one_row_file(path, first_pixel: int) -> None:
+    path.write_text(_fer_text([(3, _row([first_pixel] + [7] * 2303), "Training")]))
+
+
+def test_cache_sees_a_one_pixel_edit_in_place(tmp_path):
+    path = tmp_path / "f.csv"
+    _one_row_file(path, 5)
+    assert io.read_csv(path).x[0, 0, 0, 0] == 5
+    _edit_one_pixel_in_place(path)  # same size, same inode, maybe the same mtime tick
+    assert io.read_csv(path).x[0, 0, 0, 0] == 8
+
+
+def test_a_file_read_just_after_it_changed_is_checked_by_content(tmp_path, monkeypatch):
+    # Make every stat look the same: only the content hash stored for a racy file is left.
+    monkeypatch.setattr(io, "_stat_key", lambda st: str(st.st_size))
+    path = tmp_path / "f.csv"
+    _one_row_file(path, 5)
+    io.read_csv(path)
+    with np.load(io._cache_file(path), allow_pickle=False) as z:
+        assert str(z["sha1"]) == io.file_digest(path)
+    _edit_one_pixel_in_place(path)
+    assert io.read_csv(path).x[0, 0, 0, 0] == 8
+
+
+def test_an_old_file_is_keyed_on_its_stat_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(io, "_RACY_NS", -10**18)  # as if the file were days old
+    path = tmp_path / "f.csv"
+    _one_row_file(path, 5)
+
+    def boom(*a, **k):
+        raise AssertionError("hashed a file whose stat vouches for it")
+    monkeypatch.setattr(io, "_digest", boom)
+    io.read_csv(path)  # no hash on the first read...
+    assert io.read_csv(path).x[0, 0, 0, 0] == 5  # ...nor on the cached one
+    with np.load(io._cache_file(path), allow_pickle=False) as z:
+        assert str(z["sha1"]) == ""
+    st = path.stat()
+    _edit_one_pixel_in_place(path)  # a same-size rewrite with a different mtime:
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
+    assert io.read_csv(path).x[0, 0, 0, 0] == 8
+    st = path.stat()
+    _edit_one_pixel_in_place(path)  # 8 -> 7, and the mtime put back: the ctime moves on
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    if path.stat().st_ctime_ns != st.st_ctime_ns:  # (unless within one timestamp tick)
+        assert io.read_csv(path).x[0, 0, 0, 0] == 7
+
+
 def test_corrupt_cache_is_ignored_and_rebuilt(tmp_path, rng):
     path = tmp_path / "f.csv"
     x = _images(rng, 10)
@@ -172,7 +258,25 @@ def test_corrupt_cache_is_ignored_and_rebuilt(tmp_path, rng):
     cache.write_bytes(cache.read_bytes()[:100])  # half-written
     np.testing.assert_array_equal(io.read_csv(path).x, x)
     with np.load(cache, allow_pickle=False) as z:  # rebuilt
-        assert z["x"].shape == (10, 48, 48, 1)
+        pixels = cache.with_name(str(z["x_file"]))
+    assert np.load(pixels, allow_pickle=False).shape == (10, 48, 48, 1)
+    pixels.write_bytes(pixels.read_bytes()[:1000])  # the pixel file cut short
+    np.testing.assert_array_equal(io.read_csv(path).x, x)
+    np.save(pixels, np.array([object()], dtype=object), allow_pickle=True)  # a pickle
+    np.testing.assert_array_equal(io.read_csv(path).x, x)  # refused, parsed again
+
+
+def test_cache_keeps_one_pixel_file_per_csv(tmp_path, rng):
+    path = tmp_path / "f.csv"
+    for n in (5, 6, 7):  # three versions of the file
+        io.write_fer2013(path, _images(rng, n), np.zeros(n, int), [0] * n)
+        assert len(io.read_csv(path).x) == n
+    other = tmp_path / "g.csv"
+    io.write_fer2013(other, _images(rng, 3), np.zeros(3, int), [0] * 3)
+    io.read_csv(other)
+    for csv in (path, other):  # the old pixel files are gone, the other file's is kept
+        cache = io._cache_file(csv)
+        assert len(list(cache.parent.glob(cache.stem + "-*.x.npy"))) == 1
 
 
 def test_cached_file_with_errors_still_raises(tmp_path):

@@ -6,9 +6,12 @@ and reads that back, so the same loading code serves both.
 """
 from __future__ import annotations
 
+import glob
 import hashlib
 import mmap
 import os
+import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,8 +22,6 @@ import pandas as pd
 from .. import atomic
 from ..config import cache_dir, data_source, get_profile
 from .csvparse import USAGES, FERDataError, ParsedCSV, format_pixels, parse_bytes
-
-_CACHE_VERSION = "1"
 
 
 @dataclass
@@ -88,6 +89,17 @@ class Dataset:
 
 
 # ---- parse cache ---------------------------------------------------------------------
+# The cache is keyed on the file's stat, not on a hash of its 300 MB: size, mtime,
+# ctime, inode and device change whenever the file is written, replaced or touched, and
+# ctime cannot be set back by any tool (cp -p, tar, unzip and os.utime all set it to
+# "now"). The one gap is git's "racy clean" case: a same-size rewrite inside the same
+# timestamp tick as the read leaves every stat field equal. So when the file changed
+# within _RACY_NS of the read, its content hash is stored too (computed on a thread
+# while the parse runs) and checked on every later load, as git does.
+_CACHE_VERSION = "2"
+_RACY_NS = 3_000_000_000  # > the coarsest common timestamp tick (FAT: 2 s)
+
+
 def _digest(buf) -> str:
     """SHA-1 over two halves hashed on two threads (hashlib releases the GIL): ~0.1 s for 290 MB."""
     view = memoryview(buf)
@@ -108,33 +120,61 @@ def file_digest(path: str | Path) -> str:
             return _digest(m)
 
 
+def _stat_key(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+
+
+def _is_racy(st: os.stat_result, read_ns: int) -> bool:
+    """True if the file changed so shortly before ``read_ns`` that a rewrite could keep its stat."""
+    return max(st.st_mtime_ns, st.st_ctime_ns) >= read_ns - _RACY_NS
+
+
 def _cache_file(path: Path) -> Path:
+    """The cache's small .npz (key, labels, ids, ...); it names the .npy that holds the pixels."""
     key = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
     return cache_dir() / "parsed" / f"{path.stem}-{key}.npz"
 
 
-def _load_cache(cache: Path, size: int, digest_fn) -> ParsedCSV | None:
-    """Return the cached parse if it matches the file's size and content hash, else None."""
+def _load_cache(cache: Path, st: os.stat_result, path: Path) -> ParsedCSV | None:
+    """Return the cached parse if it was made from the file as it is now, else None."""
     try:
         with np.load(cache, allow_pickle=False) as z:
-            if str(z["version"]) != _CACHE_VERSION or int(z["size"]) != size:
+            if str(z["version"]) != _CACHE_VERSION or str(z["stat"]) != _stat_key(st):
                 return None
-            if str(z["sha1"]) != digest_fn():
+            if str(z["sha1"]) and str(z["sha1"]) != file_digest(path):
+                return None  # a racy entry, and the content did change
+            x = np.load(cache.with_name(str(z["x_file"])), allow_pickle=False)
+            if x.dtype != np.uint8 or x.shape != (len(z["y"]), 48, 48, 1):
                 return None
             skipped = pd.DataFrame({"line": z["skipped_line"], "reason": z["skipped_reason"]})
-            return ParsedCSV(str(z["layout"]), z["x"], z["y"], z["ids"], z["usage"], z["lines"],
+            return ParsedCSV(str(z["layout"]), x, z["y"], z["ids"], z["usage"], z["lines"],
                              skipped.astype({"reason": object}))
     except Exception:  # missing, half-written or foreign cache: ignore it and parse again
         return None
 
 
-def _save_cache(cache: Path, parsed: ParsedCSV, size: int, mtime_ns: int, sha1: str) -> None:
+def _save_cache(cache: Path, parsed: ParsedCSV, st: os.stat_result, sha1) -> None:
+    """Write the pixels as a plain .npy, then the small .npz that names it (each atomically).
+
+    The .npy gets a new name each time, so the .npz on disk always names a complete
+    pixel file that belongs to it; older pixel files are removed afterwards.
+
+    Args:
+        sha1: a Future of the content hash for a racy file, else None.
+    """
+    x_file = cache.with_name(f"{cache.stem}-{uuid.uuid4().hex[:8]}.x.npy")
+    with atomic.atomic_path(x_file) as tmp:
+        np.save(tmp, parsed.x)  # uncompressed: a write at disk speed, a read without zlib
     with atomic.atomic_path(cache) as tmp:
-        np.savez(tmp, version=_CACHE_VERSION, size=size, mtime_ns=mtime_ns, sha1=sha1,
-                 layout=parsed.layout, x=parsed.x, y=parsed.y, ids=parsed.ids, usage=parsed.usage,
+        np.savez(tmp, version=_CACHE_VERSION, stat=_stat_key(st),
+                 sha1="" if sha1 is None else sha1.result(), x_file=x_file.name,
+                 layout=parsed.layout, y=parsed.y, ids=parsed.ids, usage=parsed.usage,
                  lines=parsed.lines,
                  skipped_line=parsed.skipped["line"].to_numpy(np.int64),
                  skipped_reason=parsed.skipped["reason"].to_numpy(str))
+    for old in cache.parent.glob(f"{glob.escape(cache.stem)}-{'[0-9a-f]' * 8}.x.npy"):
+        if old != x_file:
+            old.unlink(missing_ok=True)
 
 
 def read_csv(path: str | Path, on_error: str = "raise", cache: bool = True) -> ParsedCSV:
@@ -145,8 +185,9 @@ def read_csv(path: str | Path, on_error: str = "raise", cache: bool = True) -> P
         on_error: ``"raise"`` stops at the first bad row with a FERDataError naming
             the file, line and problem; ``"skip"`` keeps the good rows and lists the
             others in ``.skipped``.
-        cache: keep the parsed arrays in an .npz (under FER_KIT_CACHE) keyed by the
-            file's size and content hash, so the second read takes a fraction of a second.
+        cache: keep the parsed arrays under FER_KIT_CACHE, keyed by the file's stat
+            (and its content hash if it had just changed), so the second read takes a
+            fraction of a second.
 
     Returns:
         ParsedCSV.
@@ -159,23 +200,21 @@ def read_csv(path: str | Path, on_error: str = "raise", cache: bool = True) -> P
     path = Path(path)
     if not path.is_file():
         raise FERDataError(path, "no such file" if not path.exists() else "not a file")
-    stat = path.stat()
-    parsed = None
-    digest: list[str] = []
-
-    def digest_fn() -> str:
-        if not digest:
-            digest.append(file_digest(path))
-        return digest[0]
-
+    st = path.stat()
     cache_path = _cache_file(path) if cache else None
-    if cache_path is not None and cache_path.exists():
-        parsed = _load_cache(cache_path, stat.st_size, digest_fn)
+    parsed = _load_cache(cache_path, st, path) if cache_path is not None else None
     if parsed is None:
+        read_ns = time.time_ns()
         data = path.read_bytes()
-        parsed = parse_bytes(data, path)
-        if cache_path is not None:
-            _save_cache(cache_path, parsed, len(data), stat.st_mtime_ns, _digest(data))
+        hasher = ThreadPoolExecutor(1) if cache and _is_racy(st, read_ns) else None
+        sha1 = hasher.submit(_digest, data) if hasher else None  # overlaps the parse
+        try:
+            parsed = parse_bytes(data, path)
+            if cache_path is not None:
+                _save_cache(cache_path, parsed, st, sha1)
+        finally:
+            if hasher:
+                hasher.shutdown()
     if on_error == "raise" and len(parsed.skipped):
         first = parsed.skipped.iloc[0]
         more = len(parsed.skipped) - 1
@@ -192,13 +231,13 @@ def _skipped_with_file(parsed: ParsedCSV, path: Path) -> pd.DataFrame:
     return df
 
 
-def _attach_masks(split: Split, path: Path) -> Split:
-    """Attach SynthFER's sidecar masks (``<csv>.masks.npz``, indexed by data row) if present."""
+def _read_masks(path: Path) -> np.ndarray | None:
+    """SynthFER's sidecar masks (``<csv>.masks.npz``, indexed by data row), if present."""
     side = path.with_suffix(".masks.npz")
-    if side.is_file():
-        with np.load(side, allow_pickle=False) as z:
-            split.masks = z["masks"][split.ids]
-    return split
+    if not side.is_file():
+        return None
+    with np.load(side, allow_pickle=False) as z:
+        return z["masks"]  # read once: decompressing it takes ~0.2 s at FER2013 size
 
 
 def read_fer2013(path: str | Path, on_error: str = "raise", cache: bool = True,
@@ -212,11 +251,12 @@ def read_fer2013(path: str | Path, on_error: str = "raise", cache: bool = True,
     if p.layout != "fer2013":
         raise FERDataError(path, f"this is a {p.layout}.csv-style file, not fer2013.csv "
                                  "(emotion,pixels,Usage)", line=1)
+    masks = _read_masks(path)
     splits = []
     for k in range(len(USAGES)):
         sel = p.usage == k
-        splits.append(_attach_masks(Split(p.x[sel], p.y[sel], p.ids[sel]), path) if sel.any()
-                      else None)
+        splits.append(Split(p.x[sel], p.y[sel], p.ids[sel],
+                            None if masks is None else masks[p.ids[sel]]) if sel.any() else None)
     if splits[0] is None:
         raise FERDataError(path, "no Training rows (Usage column)")
     return Dataset(name or str(path), splits[0], splits[1], splits[2],
