@@ -1,24 +1,26 @@
-"""Seed 003's normalization/augmentation ablation (plus seed 000's flip doubling) as one call.
+"""Seed 003's normalization/augmentation ablation (plus seed 000's flip doubling),
+repeated over random seeds, with a verdict that respects the noise.
 
-    table = fk.ablation.run(data)          # one fresh model per configuration
-    table                                  # config, val_acc, val_loss, public, private, ...
+    table = fk.ablation.run(data, seeds=(0, 1, 2))   # one fresh model per config and seed
+    fk.ablation.summarize(table)                     # mean, spread and standard error per config
+    fk.ablation.verdict(table).text                  # a winner only when the margin beats the noise
 
-Every configuration trains the same model from the same seed on the same
-90/10 split; only the data handling changes. The table is written to
-``ablation.csv`` (atomically) after each configuration, and a rerun with the
-same ``out`` skips the configurations already in it, so an interrupted
-ablation loses at most the configuration that was running.
+Every configuration trains the same model on the same 90/10 split (split seed 0); only
+the data handling and the random seed (weights, shuffling, augmentation) change. The
+long table (one row per configuration and seed) is written to ``ablation.csv``
+(atomically) after each run, and a rerun with the same ``out`` and setup skips the runs
+already in it, so an interrupted ablation loses at most the run in progress.
 """
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from . import atomic, evaluate, train
+from . import atomic
 from .augment import AugmentConfig
 from .config import ConfigError, Profile, get_profile, runs_dir
 from .data.io import Dataset
@@ -32,73 +34,167 @@ CONFIGS: dict[str, dict] = {
     "samplewise+featurewise": {"augment": None, "normalization": "samplewise+featurewise"},
     "flip_double": {"augment": None, "normalization": "none", "flip_double": True},
 }
-COLUMNS = ["config", "val_acc", "val_loss", "public", "private", "epochs", "seconds", "run_dir"]
+COLUMNS = ["config", "seed", "val_acc", "val_loss", "public", "private", "epochs", "seconds",
+           "run_dir"]
+METRICS = ("val_acc", "public", "private")
+
+
+def setup_of(prof: Profile, model: str, epochs: int) -> str:
+    """One line saying what every row of the table was trained with."""
+    width = prof.ablation_width or prof.width
+    images = f"{prof.ablation_train:,}" if prof.ablation_train else "all"
+    return (f"{model} at width {width}, {images} training-pool images (90/10 split), "
+            f"{epochs} epochs, batch {min(128, prof.batch_size)}, seed 003's optimizer")
 
 
 def run(data: Dataset, model: str = "vgg_selu", configs: list[str] | None = None,
-        profile: str | Profile | None = None, seed: int = 0, out: str | Path | None = None,
-        epochs: int | None = None, verbose: int = 0) -> pd.DataFrame:
-    """Train one model per configuration and tabulate the results.
+        profile: str | Profile | None = None, seeds=None, out: str | Path | None = None,
+        epochs: int | None = None, verbose: int = 0, seed: int | None = None) -> pd.DataFrame:
+    """Train one model per configuration and random seed, and tabulate the results.
 
     Args:
-        data: the dataset (its training pool is split 90/10 with ``seed``).
-        model: a registered model name.
+        data: the dataset (its training pool is split 90/10 with split seed 0).
+        model: a registered model name, built at ``profile.ablation_width`` (else the
+            profile's width).
         configs: names from CONFIGS (default: all, in seed 003's order).
         profile: sets width and data budget; epochs default to ``profile.ablation_epochs``,
-            training images to ``profile.ablation_train``.
-        out: folder for ``ablation.csv`` and one run folder per configuration
-            (default: FER_KIT_RUNS/ablation-<model>-<profile>-seed<seed>).
-        epochs: epochs per configuration (overrides the profile).
+            training images to ``profile.ablation_train``, seeds to
+            ``range(profile.ablation_seeds)``.
+        seeds: random seeds for weights, shuffling and augmentation (``seed=s`` for one).
+        out: folder for ``ablation.csv`` and one run folder per configuration and seed
+            (default: FER_KIT_RUNS/ablation-<model>-<profile>).
+        epochs: epochs per run (overrides the profile).
 
     Returns:
-        DataFrame with COLUMNS, one row per configuration: figures of the model
-        ``train.fit`` returns (seed 003's early stopping restores its best epoch
-        when it stops early); public/private are NaN without labels.
+        DataFrame with COLUMNS, one row per (configuration, seed), figures of the model
+        ``train.fit`` returns (its best epoch by validation loss); public/private are
+        NaN without labels. ``table.attrs["setup"]`` says how the rows were trained.
     """
+    from . import evaluate, models, train  # here, so plots can read tables without training code
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     names = list(CONFIGS) if configs is None else list(configs)
     unknown = [n for n in names if n not in CONFIGS]
     if unknown:
         raise ConfigError(f"unknown ablation config(s) {unknown}; choose from {list(CONFIGS)}")
+    if seeds is None:
+        seeds = [seed] if seed is not None else list(range(prof.ablation_seeds))
+    seeds = [int(s) for s in np.atleast_1d(seeds)]
     n_epochs = epochs or prof.ablation_epochs
+    width = prof.ablation_width or prof.width
     if prof.ablation_train is not None:
         prof = replace(prof, max_train=min(prof.ablation_train, prof.max_train or np.inf))
-    out = Path(out) if out else runs_dir() / f"ablation-{model}-{prof.name}-seed{seed}"
+    setup = setup_of(prof, model, n_epochs)
+    out = Path(out) if out else runs_dir() / f"ablation-{model}-{prof.name}"
     out.mkdir(parents=True, exist_ok=True)
     table_path = out / "ablation.csv"
-    rows = _done_rows(table_path, n_epochs)
+    rows = _done_rows(table_path, setup)
 
-    todo = [n for n in names if n not in rows]
-    for name in tqdm(todo, desc="ablation", unit="config", disable=not todo):
-        res = train.fit(data.train, model, "seed003", profile=prof, run_dir=out / name,
-                        seed=seed, verbose=verbose, data_name=data.name, epochs=n_epochs,
-                        **CONFIGS[name])
-        val_loss, val_acc = res.model.evaluate(
-            _val_ds(res), verbose=0, return_dict=False)[:2]
+    todo = [(n, s) for s in seeds for n in names if (n, s) not in rows]
+    for name, s in tqdm(todo, desc="ablation", unit="run", disable=not todo):
+        net = models.build(model, width=width)
+        res = train.fit(data.train, net, "seed003", profile=prof,
+                        run_dir=out / f"{name}-rng{s}", seed=s, split_seed=0,
+                        verbose=verbose, data_name=data.name, epochs=n_epochs, **CONFIGS[name])
+        val_loss, val_acc = res.model.evaluate(_val_ds(res), verbose=0, return_dict=False)[:2]
         sc = evaluate.scores(res.model, data, res.normalizer)
-        rows[name] = {"config": name, "val_acc": float(val_acc), "val_loss": float(val_loss),
-                      "public": sc.get("public", np.nan), "private": sc.get("private", np.nan),
-                      "epochs": len(res.history), "seconds": round(res.seconds, 1),
-                      "run_dir": str(res.run_dir), "_epochs_asked": n_epochs}
+        rows[(name, s)] = {"config": name, "seed": s, "val_acc": float(val_acc),
+                           "val_loss": float(val_loss), "public": sc.get("public", np.nan),
+                           "private": sc.get("private", np.nan), "epochs": len(res.history),
+                           "seconds": round(res.seconds, 1), "run_dir": str(res.run_dir),
+                           "setup": setup}
         atomic.write_text(table_path, pd.DataFrame(rows.values()).to_csv(index=False))
-    table = pd.DataFrame([rows[n] for n in names])
-    return table[COLUMNS].reset_index(drop=True)
+    table = pd.DataFrame([rows[(n, s)] for n in names for s in seeds])[COLUMNS]
+    table = table.reset_index(drop=True)
+    table.attrs["setup"] = setup
+    return table
 
 
-def _val_ds(res: train.TrainResult):
+def _val_ds(res):
     from . import pipeline
     return pipeline.make_dataset(res.val.x, res.val.y, normalizer=res.normalizer, batch_size=256)
 
 
-def _done_rows(path: Path, n_epochs: int) -> dict[str, dict]:
-    """Rows of an earlier, interrupted run of the same ablation (same epochs)."""
+def _done_rows(path: Path, setup: str) -> dict[tuple[str, int], dict]:
+    """Rows of an earlier, interrupted run of the same ablation (same setup)."""
     if not path.is_file():
         return {}
     old = pd.read_csv(path)
-    old = old[old["_epochs_asked"] == n_epochs]
-    return {r["config"]: r for r in old.to_dict("records")}
+    if "setup" not in old or "seed" not in old:
+        return {}
+    old = old[old["setup"] == setup]
+    return {(r["config"], int(r["seed"])): r for r in old.to_dict("records")}
 
 
-def winner(table: pd.DataFrame, metric: str = "val_acc") -> str:
-    """The configuration with the best ``metric``."""
-    return str(table.loc[table[metric].idxmax(), "config"])
+def summarize(table: pd.DataFrame, metrics=METRICS) -> pd.DataFrame:
+    """Per configuration (in the table's order): seeds, and for each metric the mean, the
+    standard deviation across seeds (``sd``) and the standard error of the mean (``se``)."""
+    t = pd.DataFrame(table)
+    metrics = [m for m in metrics if m in t and t[m].notna().any()]
+    grouped = t.groupby("config", sort=False)
+    parts = {"seeds": grouped.size()}
+    for m in metrics:
+        parts[f"{m}_mean"] = grouped[m].mean()
+        parts[f"{m}_sd"] = grouped[m].std(ddof=1)
+        parts[f"{m}_se"] = parts[f"{m}_sd"] / np.sqrt(parts["seeds"])
+    return pd.DataFrame(parts)
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an ablation table can and cannot say.
+
+    Attributes:
+        winner: the best configuration, or None when its margin over the runner-up is
+            within the noise (or there is one seed, so no noise estimate).
+        text: the reading, one line per comparison.
+    """
+
+    winner: str | None
+    text: str
+
+
+def verdict(table: pd.DataFrame, metric: str = "val_acc", baseline: str = "baseline",
+            z: float = 2.0) -> Verdict:
+    """The best configuration by mean ``metric``, named a winner only when its margin over
+    the runner-up exceeds ``z`` standard errors of that difference (z = 2: about a 95%
+    interval); each configuration is also set against the baseline by the same rule.
+    """
+    s = summarize(table, [metric])
+    mean, se = s[f"{metric}_mean"], s[f"{metric}_se"]
+    order = mean.sort_values(ascending=False).index
+    best = order[0]
+    lines = []
+    if len(order) < 2:
+        return Verdict(best, f"{best}: {mean[best]:.3f} (only one configuration)")
+    if s["seeds"].min() < 2:
+        lines.append(f"best by mean {metric}: {best} ({mean[best]:.3f}); one seed per "
+                     "configuration, so no spread to judge a difference by: no winner.")
+        return Verdict(None, "\n".join(lines))
+    second = order[1]
+    margin = mean[best] - mean[second]
+    noise = z * np.hypot(se[best], se[second])
+    winner = best if margin > noise else None
+    if winner:
+        lines.append(f"winner: {best} ({mean[best]:.3f}), ahead of {second} "
+                     f"({mean[second]:.3f}) by {margin:.3f} > {z:g} standard errors ({noise:.3f}).")
+    else:
+        lines.append(f"no difference this budget can resolve: {best} ({mean[best]:.3f}) leads "
+                     f"{second} ({mean[second]:.3f}) by {margin:.3f}, within {z:g} standard "
+                     f"errors ({noise:.3f}).")
+    if baseline in mean.index:
+        for name in mean.index.drop(baseline):
+            diff = mean[name] - mean[baseline]
+            err = z * np.hypot(se[name], se[baseline])
+            word = ("better than" if diff > 0 else "worse than") if abs(diff) > err \
+                else "not distinguishable from"
+            lines.append(f"  {name:24s} {diff:+.3f} +/- {err:.3f}: {word} the baseline")
+    return Verdict(winner, "\n".join(lines))
+
+
+def read_results(paths, config_col: str = "config") -> pd.DataFrame:
+    """A table in this module's columns from benchmark CSVs (``benchmarks/full_recipe.py``:
+    ``public_acc``/``private_acc``), to set a measured full-budget table beside the demo's."""
+    frames = [pd.read_csv(p) for p in paths]
+    t = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return t.rename(columns={"public_acc": "public", "private_acc": "private",
+                             config_col: "config"})

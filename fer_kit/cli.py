@@ -5,7 +5,7 @@
     fer-kit train [--model M] [--recipe seed003|seed000] [--epochs N] [--run-dir DIR]
     fer-kit evaluate [--run DIR] [--tta]
     fer-kit predict [--out submission.csv] [--run DIR] [--tta]
-    fer-kit ablate [--model M] [--configs a,b] [--epochs N] [--out DIR]
+    fer-kit ablate [--model M] [--configs a,b] [--seeds 0,1,2] [--epochs N] [--out DIR]
     fer-kit notebooks [--profile P] [--only 00,04]   run the numbered notebooks (papermill)
     fer-kit notebooks --copy DIR   editable copies of the notebooks (from an installed kit)
     fer-kit demo                   the main job: all notebooks, demo profile (``make demo``)
@@ -102,10 +102,13 @@ def _cmd_ablate(args) -> int:
     from .data import io
     data = io.load(args.profile)
     configs = args.configs.split(",") if args.configs else None
-    table = ablation.run(data, args.model, configs, profile=args.profile, seed=args.seed,
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
+    table = ablation.run(data, args.model, configs, profile=args.profile, seeds=seeds,
                          out=args.out, epochs=args.epochs, verbose=2)
+    print(table.attrs["setup"])
     print(table.drop(columns="run_dir").to_string(index=False, float_format="%.4f"))
-    print(f"best by val_acc: {ablation.winner(table)}")
+    print(ablation.summarize(table).to_string(float_format="%.4f"))
+    print(ablation.verdict(table).text)
     return 0
 
 
@@ -171,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--profile", default=None, help="smoke, demo or full")
     s.add_argument("--epochs", type=int, default=None, help="epochs per config (default: profile's)")
     s.add_argument("--out", default=None, help="folder for ablation.csv and the runs")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--seeds", default=None,
+                   help="comma-separated random seeds per config (default: the profile's, 0,1,2)")
     s.set_defaults(func=_cmd_ablate)
 
     for name, text in (("notebooks", "run the numbered notebooks with papermill"),

@@ -46,6 +46,8 @@ class Profile:
         batch_size: training batch size (both seeds use 128).
         ablation_epochs: epochs per configuration in the ablation table.
         ablation_train: training images per ablation configuration (None = all).
+        ablation_width: model width for the ablation rows (None = ``width``).
+        ablation_seeds: random seeds per configuration (their spread is the table's noise).
         max_train: cap on training images used by a run (None = all).
         ascent_steps: gradient-ascent steps in activation maximization.
         vis_images: images used by the saliency notebook and sanity checks.
@@ -63,12 +65,14 @@ class Profile:
     max_train: int | None
     ascent_steps: int
     vis_images: int
+    ablation_width: float | None = None
+    ablation_seeds: int = 3
 
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", synth_train=1400, synth_test=210, width=0.125, epochs=2,
-                     patience=2, batch_size=64, ablation_epochs=1, ablation_train=700, max_train=1400,
-                     ascent_steps=8, vis_images=8),
+                     patience=2, batch_size=64, ablation_epochs=1, ablation_train=500, max_train=1400,
+                     ascent_steps=8, vis_images=8, ablation_seeds=2),
     # batch 64: twice the steps of the seeds' 128 per epoch, which a small CPU budget needs;
     # patience 10: the small model's validation loss is noisy from epoch to epoch
     "demo": Profile("demo", synth_train=9000, synth_test=1000, width=0.25, epochs=30,

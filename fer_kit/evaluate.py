@@ -79,17 +79,69 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS) -> pd.DataFr
     return pd.DataFrame(rep).T
 
 
-def most_confused(y_true: np.ndarray, y_pred: np.ndarray, top: int = 5,
-                  labels=EMOTIONS) -> pd.DataFrame:
-    """The largest off-diagonal cells: (true, predicted, count, share of the true class)."""
+def most_confused(y_true: np.ndarray, y_pred: np.ndarray, top: int = 5, labels=EMOTIONS,
+                  by: str = "rate") -> pd.DataFrame:
+    """The largest off-diagonal cells: (true, predicted, count, share of the true class).
+
+    Args:
+        by: 'rate' ranks by the share of the true class taken for the other (a rare class
+            mostly mistaken shows up: Disgust -> Angry), 'count' by the number of images.
+    """
+    if by not in ("rate", "count"):
+        raise ValueError(f"by must be 'rate' or 'count', got {by!r}")
     counts = confusion(y_true, y_pred, labels=labels).to_numpy().copy()  # pandas 3: read-only view
     rows = counts.sum(axis=1, keepdims=True)
     share = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
-    np.fill_diagonal(counts, -1)
-    order = np.argsort(counts, axis=None)[::-1][:top]
+    key = (share if by == "rate" else counts).astype(float)
+    np.fill_diagonal(key, -1)
+    # ties (and empty rows) broken by count
+    order = np.lexsort((-counts.ravel(), -key.ravel()))[:top]
     t, p = np.unravel_index(order, counts.shape)
     return pd.DataFrame({"true": [labels[i] for i in t], "predicted": [labels[j] for j in p],
                          "count": counts[t, p], "share_of_true": share[t, p]})
+
+
+def reading(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS, top: int = 3) -> str:
+    """A short plain-text reading of a confusion matrix, generated from its numbers:
+    accuracy with its standard error, the top confusions by row-normalized rate, the
+    classes never predicted and the weakest recall."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    acc = accuracy(y_true, y_pred)
+    se = np.sqrt(acc * (1 - acc) / len(y_true))
+    lines = [f"Accuracy {acc:.3f} (standard error {se:.3f}) on {len(y_true)} images."]
+    pairs = most_confused(y_true, y_pred, top=top, labels=labels)
+    pairs = pairs[pairs["count"] > 0]
+    if len(pairs):
+        lines.append("Most confused, as a share of the true class: " + "; ".join(
+            f"{r.true} -> {r.predicted} {r.share_of_true:.0%} ({r.count} images)"
+            for r in pairs.itertuples()) + ".")
+    support = np.bincount(y_true, minlength=len(labels))
+    predicted = np.bincount(y_pred, minlength=len(labels))
+    never = [f"{labels[c]} ({support[c]} images)" for c in range(len(labels))
+             if predicted[c] == 0 and support[c] > 0]
+    if never:
+        lines.append("Never predicted: " + ", ".join(never) + ": the model gives up on "
+                     "these classes; their recall is 0.")
+    recall = np.divide(np.diag(confusion(y_true, y_pred, labels=labels).to_numpy()), support,
+                       out=np.full(len(labels), np.nan), where=support > 0)
+    worst = int(np.nanargmin(recall))
+    lines.append(f"Weakest recall: {labels[worst]} {recall[worst]:.2f} "
+                 f"({support[worst]} images); best: {labels[int(np.nanargmax(recall))]} "
+                 f"{np.nanmax(recall):.2f}.")
+    return "\n".join(lines)
+
+
+def paired_gain(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> tuple[float, float]:
+    """Accuracy of ``pred_b`` minus that of ``pred_a`` on the same images, and the standard
+    error of that difference (paired: per-image differences in correctness), e.g. what
+    flip test-time augmentation adds.
+
+    Returns:
+        (gain, standard error).
+    """
+    y_true = np.asarray(y_true)
+    d = (np.asarray(pred_b) == y_true).astype(float) - (np.asarray(pred_a) == y_true)
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.nan
 
 
 def test_set(data: Dataset) -> Split:

@@ -68,27 +68,43 @@ def save(fig, name: str, folder: str | Path | None = None, show: bool = True) ->
 
 
 def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, suptitle=None,
-               cmap: str = "gray", colorbar: bool = False):
-    """Images (N, H, W[, 1]) in a grid, with optional per-image titles and, for maps
-    whose values matter (a mean or std image), a colour bar beside each."""
+               cmap: str = "gray", colorbar: bool = False, symmetric: bool = False,
+               vmin=None, vmax=None, colorbar_label: str = ""):
+    """Images (N, H, W[, 1]) in a grid with a small gap between panels.
+
+    Args:
+        titles: one title per image.
+        colorbar: for maps whose values matter (a mean or std image), a colour bar beside
+            each panel, each on its own scale.
+        symmetric: one scale for every panel, centred on zero (kernels: white is 0, the
+            colours mean the same in every panel), with one shared colour bar.
+        vmin, vmax: one shared scale for every panel, with one colour bar.
+    """
     n = len(x)
     nrows = max(1, -(-n // ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.15)),
-                             squeeze=False)
+                             squeeze=False, layout="constrained")
+    fig.get_layout_engine().set(wspace=0.04, hspace=0.04, w_pad=0.01, h_pad=0.01)
+    if symmetric:
+        m = float(np.nanmax(np.abs(np.asarray(x, np.float64)))) or 1.0
+        vmin, vmax = -m, m
+    shared = vmin is not None or vmax is not None
+    im = None
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
             img = np.asarray(x[i])
-            im = ax.imshow(img[..., 0] if img.ndim == 3 else img, cmap=cmap,
-                           vmin=0 if img.dtype == np.uint8 else None,
-                           vmax=255 if img.dtype == np.uint8 else None)
-            if colorbar:
+            lo, hi = (vmin, vmax) if shared else ((0, 255) if img.dtype == np.uint8 else (None, None))
+            im = ax.imshow(img[..., 0] if img.ndim == 3 else img, cmap=cmap, vmin=lo, vmax=hi)
+            if colorbar and not shared:
                 fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
             if titles is not None:
                 ax.set_title(titles[i], fontsize=7)
+    if shared and im is not None:
+        fig.colorbar(im, ax=axes, shrink=min(1.0, 0.9 * nrows / max(nrows, 2) + 0.3),
+                     label=colorbar_label, aspect=30)
     if suptitle:
         fig.suptitle(suptitle)
-    fig.tight_layout()
     return fig
 
 
@@ -169,7 +185,6 @@ def predictions(x, y_true, y_pred, n: int = 20, ncols: int = 10, seed: int = 0, 
         ax.set_title(f"{EMOTIONS[y_true[i]]}\n-> {EMOTIONS[y_pred[i]]}", fontsize=7,
                      color="black" if ok else "crimson")
     fig.suptitle("true -> predicted" + (" (misclassified)" if only_wrong else ""))
-    fig.tight_layout()
     return fig
 
 
@@ -214,35 +229,66 @@ def saliency(images, maps: dict, titles=None, masks=None, overlay: bool = False,
 
 
 def filters(images, titles=None, ncols: int = 8, size: float = 1.1, suptitle=None,
-            cmap: str = "gray"):
-    """A grid of filter images, feature maps (H, W, C: one panel per channel) or kernels."""
+            cmap: str = "gray", **scale):
+    """A grid of filter images, feature maps (H, W, C: one panel per channel) or kernels.
+
+    ``scale`` goes to ``image_grid``: ``symmetric=True`` for kernels (one scale centred
+    on zero, one colour bar), ``vmin``/``vmax`` for one shared scale.
+    """
     arr = np.asarray(images)
     if arr.ndim == 3:  # (H, W, C) feature maps or kernels -> (C, H, W)
         arr = np.moveaxis(arr, -1, 0)
     elif arr.ndim == 4 and arr.shape[-1] == 1:
         arr = arr[..., 0]
-    return image_grid(arr, titles, ncols, size, suptitle, cmap)
+    return image_grid(arr, titles, ncols, size, suptitle, cmap, **scale)
 
 
-def ablation(table, metric: str = "val_acc", title: str = "Normalization and augmentation"):
-    """Bar chart of an ablation table (``fk.ablation.run``), best bar highlighted."""
+def ablation(table, metric: str = "val_acc", reference=None, chance: float | None = None,
+             title: str = "Normalization and augmentation"):
+    """Mean accuracy per configuration with the seeds' spread (bar: mean, whisker: one
+    standard deviation, dots: single seeds); a measured ``reference`` table (e.g. the full
+    budget on a GPU) in a second panel on the same scale.
+
+    Args:
+        table: ``fk.ablation.run``'s long table (one row per configuration and seed).
+        metric: the accuracy column drawn ('val_acc', 'public' or 'private').
+        reference: another such table, drawn beside it.
+        chance: the majority-class rate, drawn as a dashed line.
+    """
     import pandas as pd
-    t = pd.DataFrame(table)
-    cols = [c for c in ("val_acc", "public", "private") if c in t and t[c].notna().any()]
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    width = 0.8 / len(cols)
-    xs = np.arange(len(t))
-    for k, c in enumerate(cols):
-        bars = ax.bar(xs + (k - (len(cols) - 1) / 2) * width, t[c], width, label=c)
-        ax.bar_label(bars, fmt="%.3f", fontsize=7)
-    best = int(t[metric].to_numpy().argmax())
-    ax.set_xticks(xs, t["config"], rotation=15)
-    ax.get_xticklabels()[best].set_fontweight("bold")
-    lo = float(t[cols].min().min())
-    ax.set_ylim(max(0.0, lo - 0.1), min(1.0, float(t[cols].max().max()) + 0.05))
-    ax.set_ylabel("accuracy")
-    ax.set_title(f"{title} (best by {metric}: {t['config'][best]})")
-    ax.legend(fontsize=8, loc="lower right")
+    from .ablation import summarize, verdict
+    panels = [("this run", pd.DataFrame(table))]
+    if reference is not None and len(reference):
+        panels.append(("reference", pd.DataFrame(reference)))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
+    lo, hi = 1.0, 0.0
+    for ax, (name, t) in zip(axes[0], panels):
+        s = summarize(t, [metric])
+        configs = list(s.index)[::-1]  # first configuration on top
+        ys = np.arange(len(configs))
+        mean = s.loc[configs, f"{metric}_mean"].to_numpy()
+        sd = s.loc[configs, f"{metric}_sd"].fillna(0).to_numpy()
+        win = verdict(t, metric).winner
+        colors = ["tab:orange" if c == win else "tab:blue" for c in configs]
+        ax.barh(ys, mean, xerr=sd, color=colors, alpha=0.75, capsize=3, height=0.6)
+        for y, c in zip(ys, configs):
+            vals = t.loc[t["config"] == c, metric].to_numpy()
+            ax.plot(vals, np.full(len(vals), y), "k.", ms=4)
+        ax.set_yticks(ys, configs, fontsize=9)
+        seeds = int(s["seeds"].max())
+        ax.set_title(f"{name}: {seeds} seed{'s' * (seeds > 1)} per row\n"
+                     f"{'winner: ' + win if win else 'no resolvable winner'}", fontsize=10)
+        ax.set_xlabel(f"{metric} (mean, 1 SD, seeds as dots)")
+        ax.grid(axis="x", alpha=0.3)
+        lo, hi = min(lo, np.nanmin(mean - sd)), max(hi, np.nanmax(mean + sd))
+        if chance is not None:
+            ax.axvline(chance, color="gray", ls="--", lw=1)
+            ax.text(chance, len(configs) - 0.45, " majority class", color="gray", fontsize=7,
+                    va="bottom")
+    left = max(0.0, min(lo, chance if chance is not None else lo) - 0.05)
+    for ax in axes[0]:
+        ax.set_xlim(left, min(1.0, hi + 0.03))
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 

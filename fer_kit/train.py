@@ -165,7 +165,7 @@ def _config_matches(run_dir: Path, match: dict) -> bool:
     return all(config.get(k) == v for k, v in match.items())
 
 
-def _capped(pool: Split, prof: Profile) -> Split:
+def capped_pool(pool: Split, prof: Profile) -> Split:
     """The first ``prof.max_train`` images of the training pool (all if no cap)."""
     if prof.max_train is not None and len(pool) > prof.max_train:
         return pool.take(np.arange(prof.max_train))
@@ -187,7 +187,8 @@ def get_run(data, model: str = "vgg_selu", recipe: str = "seed003",
         return fit(data.train, model, recipe, profile=prof, seed=seed, verbose=verbose,
                    data_name=data.name, **overrides)
     net, norm, config = load_run(found)
-    _, val = train_val_split(_capped(data.train, prof), config["recipe"]["val_fraction"], seed=seed)
+    _, val = train_val_split(capped_pool(data.train, prof), config["recipe"]["val_fraction"],
+                             seed=config.get("split_seed", seed))
     print(f"loaded {found}")
     return TrainResult(net, pd.read_csv(found / "history.csv"), found, norm, val,
                        float(config.get("seconds", float("nan"))))
@@ -196,7 +197,7 @@ def get_run(data, model: str = "vgg_selu", recipe: str = "seed003",
 def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recipe = "seed003",
         profile: str | Profile | None = None, run_dir: str | Path | None = None, seed: int = 0,
         strategy=None, mixed_precision: bool = False, jit_compile="auto", verbose: int = 1,
-        data_name: str = "", **recipe_overrides) -> TrainResult:
+        data_name: str = "", split_seed: int | None = None, **recipe_overrides) -> TrainResult:
     """Train a model on a labeled training pool with a recipe, scaled by the profile.
 
     Args:
@@ -206,6 +207,7 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
         profile: the profile (default: FER_KIT_PROFILE).
         run_dir: where to write; an existing unfinished run there is resumed.
         seed: seeds the split, the shuffling, the augmentation and the weights.
+        split_seed: seeds the split instead (the ablation keeps one split across seeds).
         strategy: a ``tf.distribute`` strategy (MirroredStrategy for several GPUs,
             MultiWorkerMirroredStrategy for several machines); default: one device.
         mixed_precision: use mixed_float16 (GPUs).
@@ -219,7 +221,8 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
     rec = RECIPES[recipe] if isinstance(recipe, str) else recipe
     rec = replace(rec, **recipe_overrides).scaled(prof)
     seed_everything(seed)
-    tr, val = train_val_split(_capped(train, prof), rec.val_fraction, seed=seed)
+    split_seed = seed if split_seed is None else split_seed
+    tr, val = train_val_split(capped_pool(train, prof), rec.val_fraction, seed=split_seed)
     if rec.flip_double:
         tr = flip_double(tr)
     norm = make_normalizer(rec.normalization, rec.rescale)
@@ -244,7 +247,8 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
             keras.mixed_precision.set_global_policy("float32")
     config = {"model": model_name, "recipe_name": rec.name, "recipe": _jsonable(asdict(rec)),
               "profile": prof.name,
-              "width": prof.width, "seed": seed, "data": data_name, "train_images": len(tr),
+              "width": prof.width if isinstance(model, str) else None, "seed": seed, "split_seed": split_seed, "data": data_name,
+              "train_images": len(tr),
               "val_images": len(val), "params": int(net.count_params())}
     atomic.write_text(run_dir / "config.json", json.dumps(config, indent=2))
     if norm is not None and hasattr(norm, "save"):

@@ -24,21 +24,22 @@ def data():
 
 def test_table_has_one_row_per_config_and_the_right_data_handling(tmp_path, data):
     names = ["baseline", "featurewise", "flip_double"]
-    table = ablation.run(data, "cnn3", names, profile="smoke", out=tmp_path, epochs=1)
-    assert table["config"].tolist() == names
+    table = ablation.run(data, "cnn3", names, profile="smoke", out=tmp_path, epochs=1, seeds=0)
+    assert table["config"].tolist() == names and (table["seed"] == 0).all()
     assert list(table.columns) == ablation.COLUMNS
+    assert "cnn3 at width 0.125" in table.attrs["setup"] and "1 epochs" in table.attrs["setup"]
     assert table[["val_acc", "public", "private"]].apply(lambda c: c.between(0, 1)).all().all()
     assert (table["epochs"] == 1).all() and (table["val_loss"] > 0).all()
     # each config's run holds what it claims: the recipe's rescale everywhere, a
     # standardization only where one was asked for, twice the images with flip doubling
-    cfg = {n: json.loads((tmp_path / n / "config.json").read_text()) for n in names}
+    cfg = {n: json.loads((tmp_path / f"{n}-rng0" / "config.json").read_text()) for n in names}
     assert cfg["featurewise"]["recipe"]["normalization"] == "featurewise"
-    norms = {n: load_normalizer(tmp_path / n / "normalizer.npz") for n in names}
+    norms = {n: load_normalizer(tmp_path / f"{n}-rng0" / "normalizer.npz") for n in names}
     assert isinstance(norms["baseline"], Rescale)
     assert [s.kind for s in norms["featurewise"].steps] == ["rescale", "featurewise"]
     assert cfg["flip_double"]["train_images"] == 2 * cfg["baseline"]["train_images"]
     # the val figures are the returned model's, recomputed independently
-    model, _, _ = train.load_run(tmp_path / "baseline")
+    model, _, _ = train.load_run(tmp_path / "baseline-rng0")
     _, val = train_val_split(data.train, 0.1, seed=0)
     acc = np.mean(model.predict(val.x.astype("float32") / 255, verbose=0).argmax(1) == val.y)
     assert table.loc[0, "val_acc"] == pytest.approx(acc, abs=1e-6)
@@ -46,16 +47,23 @@ def test_table_has_one_row_per_config_and_the_right_data_handling(tmp_path, data
     assert saved["config"].tolist() == names
 
 
-def test_rerun_skips_finished_configs(tmp_path, data, monkeypatch):
-    ablation.run(data, "cnn3", ["baseline"], profile="smoke", out=tmp_path, epochs=1)
+def test_seeds_differ_share_the_split_and_reruns_skip_finished_runs(tmp_path, data, monkeypatch):
+    table = ablation.run(data, "cnn3", ["baseline"], profile="smoke", out=tmp_path, epochs=1,
+                         seeds=[0, 1])
+    assert table["seed"].tolist() == [0, 1]
+    cfg = [json.loads((tmp_path / f"baseline-rng{s}" / "config.json").read_text()) for s in (0, 1)]
+    assert [c["seed"] for c in cfg] == [0, 1] and {c["split_seed"] for c in cfg} == {0}
+    w0, w1 = (train.load_run(tmp_path / f"baseline-rng{s}")[0].get_weights()[0] for s in (0, 1))
+    assert not np.allclose(w0, w1)  # another seed, another model
 
     def boom(*a, **k):
-        raise AssertionError("a finished config was trained again")
+        raise AssertionError("a finished run was trained again")
     monkeypatch.setattr(train, "fit", boom)
-    again = ablation.run(data, "cnn3", ["baseline"], profile="smoke", out=tmp_path, epochs=1)
-    assert again["config"].tolist() == ["baseline"]
+    again = ablation.run(data, "cnn3", ["baseline"], profile="smoke", out=tmp_path, epochs=1,
+                         seeds=[0, 1])
+    assert again["val_acc"].tolist() == table["val_acc"].tolist()
     with pytest.raises(AssertionError):  # a different epoch budget is a different ablation
-        ablation.run(data, "cnn3", ["baseline"], profile="smoke", out=tmp_path, epochs=2)
+        ablation.run(data, "cnn3", ["baseline"], profile="smoke", out=tmp_path, epochs=2, seeds=0)
 
 
 def test_unknown_config_is_a_clear_error(data):
@@ -63,14 +71,37 @@ def test_unknown_config_is_a_clear_error(data):
         ablation.run(data, configs=["baseline", "nope"])
 
 
-def test_winner():
-    t = pd.DataFrame({"config": ["a", "b"], "val_acc": [0.5, 0.7]})
-    assert ablation.winner(t) == "b"
+def _long(means: dict, sd: float, seeds: int = 3):
+    rng = np.random.default_rng(0)
+    return pd.DataFrame([{"config": c, "seed": s, "val_acc": m + sd * rng.standard_normal()}
+                         for c, m in means.items() for s in range(seeds)])
+
+
+def test_summary_matches_pandas_and_the_standard_error():
+    t = _long({"baseline": 0.5, "augmentation": 0.6}, 0.02)
+    s = ablation.summarize(t)
+    ref = t.groupby("config")["val_acc"].agg(["mean", "std", "count"])
+    assert s.index.tolist() == ["baseline", "augmentation"]  # the table's order
+    np.testing.assert_allclose(s["val_acc_mean"], ref.loc[s.index, "mean"])
+    np.testing.assert_allclose(s["val_acc_se"], ref.loc[s.index, "std"] / np.sqrt(3))
+
+
+def test_verdict_names_a_winner_only_beyond_the_noise():
+    clear = ablation.verdict(_long({"baseline": 0.5, "augmentation": 0.6, "featurewise": 0.52},
+                                   0.01))
+    assert clear.winner == "augmentation" and clear.text.startswith("winner: augmentation")
+    assert "augmentation" in clear.text and "better than the baseline" in clear.text
+    noisy = ablation.verdict(_long({"baseline": 0.5, "augmentation": 0.51}, 0.05))
+    assert noisy.winner is None
+    assert noisy.text.startswith("no difference this budget can resolve")
+    assert "not distinguishable from the baseline" in noisy.text
+    one_seed = ablation.verdict(_long({"baseline": 0.5, "augmentation": 0.9}, 0.0, seeds=1))
+    assert one_seed.winner is None and "one seed" in one_seed.text
 
 
 def test_cli_ablate(tmp_path, capsys):
     assert cli.main(["ablate", "--model", "cnn3", "--configs", "baseline,samplewise",
-                     "--epochs", "1", "--out", str(tmp_path)]) == 0
+                     "--epochs", "1", "--seeds", "0", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "samplewise" in out and "best by val_acc" in out
+    assert "samplewise" in out and "one seed per configuration" in out
     assert cli.main(["ablate", "--configs", "bogus"]) == 2

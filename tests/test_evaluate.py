@@ -26,6 +26,42 @@ def test_confusion_and_most_confused(rng):
     assert abs(rep.loc["accuracy", "precision"] - evaluate.accuracy(y_true, y_pred)) < 1e-12
 
 
+def test_most_confused_by_rate_finds_a_rare_class_mostly_mistaken():
+    # 200 Angry images, 20 taken for Neutral (10%); 13 Disgust images, 9 taken for Angry (69%)
+    y_true = np.r_[np.zeros(200, int), np.ones(13, int)]
+    y_pred = np.r_[np.zeros(180, int), np.full(20, 6), np.zeros(9, int), np.ones(4, int)]
+    by_rate = evaluate.most_confused(y_true, y_pred, top=1)
+    assert by_rate.iloc[0][["true", "predicted", "count"]].tolist() == ["Disgust", "Angry", 9]
+    assert abs(by_rate.iloc[0]["share_of_true"] - 9 / 13) < 1e-12
+    by_count = evaluate.most_confused(y_true, y_pred, top=1, by="count")
+    assert by_count.iloc[0][["true", "predicted", "count"]].tolist() == ["Angry", "Neutral", 20]
+    with pytest.raises(ValueError, match="'rate' or 'count'"):
+        evaluate.most_confused(y_true, y_pred, by="size")
+
+
+def test_reading_follows_the_numbers():
+    y_true = np.r_[np.zeros(200, int), np.ones(13, int), np.full(50, 3)]
+    y_pred = np.r_[np.zeros(180, int), np.full(20, 6), np.zeros(13, int), np.full(50, 3)]
+    text = evaluate.reading(y_true, y_pred)
+    acc = evaluate.accuracy(y_true, y_pred)
+    assert f"Accuracy {acc:.3f}" in text
+    assert "Disgust -> Angry 100% (13 images)" in text.splitlines()[1]
+    assert "Never predicted: Disgust (13 images)" in text
+    assert "Weakest recall: Disgust 0.00" in text and "best: Happy 1.00" in text
+
+
+def test_paired_gain_is_the_accuracy_difference_with_a_paired_standard_error(rng):
+    y = rng.integers(0, 7, 400)
+    a = np.where(rng.random(400) < 0.7, y, (y + 1) % 7)
+    b = np.where(rng.random(400) < 0.1, y, a)  # b fixes some of a's mistakes
+    gain, se = evaluate.paired_gain(y, a, b)
+    assert abs(gain - (evaluate.accuracy(y, b) - evaluate.accuracy(y, a))) < 1e-12
+    d = (b == y).astype(float) - (a == y)
+    # the standard error of a mean, as scipy computes it
+    from scipy.stats import sem
+    assert abs(se - sem(d)) < 1e-12 and se > 0
+
+
 class _Mirror(keras.layers.Layer):
     """Scores class 0 by the left half's brightness, class 1 by the right half's."""
 

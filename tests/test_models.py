@@ -52,3 +52,12 @@ def test_registry_and_errors():
     with pytest.raises(ValueError, match="width must be > 0"):
         models.build("cnn3", width=0)
     assert isinstance(models.build("cnn3", width=0.125), keras.Model)
+
+
+def test_param_table_sets_widths_side_by_side_with_keras_counts():
+    full, small = models.build("vgg_selu"), models.build("vgg_selu", width=0.25)
+    t = models.param_table({"full": full, "small": small})
+    assert t.loc["total"].tolist() == [6_400_199, small.count_params()]
+    assert t.loc["trainable", "full"] == 6_396_231  # the count seed 003 reports
+    assert t.loc["block1_conv1", "full"] == full.get_layer("block1_conv1").count_params() == 640
+    assert t.drop(index=["total", "trainable"]).sum().tolist() == t.loc["total"].tolist()
