@@ -158,7 +158,7 @@ def visualize_activation(model, layer_idx, filter_indices=None, wrt_tensor=None,
                          tv_weight=10, max_iter=200, input_modifiers=None, callbacks=None,
                          verbose=False):
     """The input that maximizes ``filter_indices`` at ``layer_idx`` (Erhan et al. 2009), by
-    keras-vis 0.4's optimizer: RMSProp steps on the L2-normalized gradient of
+    keras-vis 0.4's optimizer: RMSProp steps on the gradient (scaled to RMS 1) of
     ``-act_max_weight * activation + lp_norm_weight * LPNorm + tv_weight * TV``.
 
     Args:
@@ -199,7 +199,7 @@ def visualize_activation(model, layer_idx, filter_indices=None, wrt_tensor=None,
             x = m.pre(x)
         (grads,), overall, named = step_fn([x], w, loss_weights)
         overall = float(overall[0])
-        grads = grads / (np.sqrt(np.sum(grads ** 2)) + utils.EPSILON)  # K.l2_normalize
+        grads = grads / (np.sqrt(np.mean(grads ** 2)) + utils.EPSILON)  # keras-vis: RMS to 1
         grads = modify(grads)
         for c in callbacks:
             c.callback(i, [(n, float(v)) for n, v, k in zip(names, named, loss_weights) if k],

@@ -178,7 +178,9 @@ def build_graph(model: keras.Model, taps: list, *, logits_at=None, modifier=None
         y = _rewire(layer, args, kwargs, layer is logits_at, modifier)
         if id(layer) in want:
             captured[want[id(layer)]] = y
-        return y + deltas[0] if layer is perturb else y
+        if layer is perturb:  # a named layer: an operator's default name may clash
+            return keras.layers.Add(name=f"{layer.name}_plus_delta")([y, deltas[0]])
+        return y
 
     inputs = [keras.Input(batch_shape=t.shape, dtype=t.dtype, name=f"{model.name}_input{i}")
               for i, t in enumerate(model.inputs)]
