@@ -94,6 +94,16 @@ def test_round_trip_each_layout(tmp_path, rng, layout):
         assert ds.test.y is None
 
 
+def test_fer2013_usage_in_any_order(tmp_path, rng):
+    x, y = _images(rng, 9), rng.integers(0, 7, 9)
+    usage = np.array([2, 0, 1, 0, 0, 2, 1, 0, 2])  # interleaved, not Kaggle's one run each
+    io.write_fer2013(tmp_path / "f.csv", x, y, usage)
+    ds = io.read_fer2013(tmp_path / "f.csv")
+    for k, split in enumerate([ds.train, ds.public, ds.private]):
+        np.testing.assert_array_equal(split.x, x[usage == k])
+        np.testing.assert_array_equal(split.ids, np.flatnonzero(usage == k))
+
+
 def test_kaggle_header_variants_and_quotes():
     text = ('Emotion, Pixels ,usage\r\n3,"' + GOOD + '",Training\r\n')
     p = parse_bytes(b"\xef\xbb\xbf" + text.encode())  # BOM + CRLF + quoted pixel field

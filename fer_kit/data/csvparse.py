@@ -177,14 +177,12 @@ def parse_pixel_block(fields: list[bytes]) -> tuple[np.ndarray, dict[int, str]]:
             found = int(counts[r])
             errors[r] = (f"expected {N_PIXELS} pixel values, found {found}"
                          + (" (empty pixel field)" if found == 0 else ""))
-    out = np.zeros((n_rows, N_PIXELS), np.uint8)
     if not errors:
-        out[:] = values.reshape(n_rows, N_PIXELS)
-    else:
-        good = np.ones(n_rows, bool)
-        good[list(errors)] = False
-        token_good = np.repeat(good, counts)
-        out[good] = values[token_good].reshape(-1, N_PIXELS)
+        return values.astype(np.uint8).reshape(n_rows, N_PIXELS), errors
+    out = np.zeros((n_rows, N_PIXELS), np.uint8)
+    good = np.ones(n_rows, bool)
+    good[list(errors)] = False
+    out[good] = values[np.repeat(good, counts)].reshape(-1, N_PIXELS)
     return out, errors
 
 
