@@ -344,3 +344,23 @@ def test_the_users_model_is_never_changed(x, activation, act_layer):
     for a, b in zip(weights, model.get_weights()):
         np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(out, model.predict(x, verbose=0))
+
+
+def test_preprocessing_layers_first_gradients_are_wrt_raw_pixels():
+    """A model that takes uint8-range pixels and normalizes inside (Rescaling, Normalization):
+    gradients are with respect to the raw input, as autodiff of the whole model gives."""
+    keras.utils.set_random_seed(4)
+    inp = keras.Input((20, 16, 1))
+    h = keras.layers.Rescaling(1 / 255.0)(inp)
+    h = keras.layers.Normalization(mean=0.45, variance=0.04)(h)
+    h = keras.layers.Conv2D(6, 3, activation="relu", name="conv0")(h)
+    h = keras.layers.Flatten()(h)
+    out = keras.layers.Dense(5, activation="softmax", name="predictions")(h)
+    model = keras.Model(inp, out)
+    x = np.random.default_rng(0).integers(0, 256, (3, 20, 16, 1)).astype("float32")
+    t = np.array([0, 2, 4])
+    g, _ = vis.gradients(model, x, t)
+    ref, _ = _logit_grad(model, x, t)
+    np.testing.assert_allclose(g, ref, rtol=1e-4, atol=1e-7)
+    assert vis.gradcam(model, x, t).shape == (3, 20, 16)
+    assert vis.saliency(model, x, t, modifier="guided").shape == (3, 20, 16)

@@ -14,6 +14,8 @@ torch is not installed where they run).
 """
 from __future__ import annotations
 
+import logging
+
 import keras
 import numpy as np
 from keras import ops
@@ -49,8 +51,26 @@ def forward(fn, variables):
 
 
 # ---- TensorFlow ---------------------------------------------------------------------------
+class _OwnRetracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" warning about this module's
+    functions: each Explainer compiles its own (one per graph, once), which TensorFlow
+    counts as one function retraced. Other functions' warnings pass."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        msg = record.getMessage()
+        return not ("retracing" in msg and ("_tf_grad.<locals>" in msg
+                                            or "_tf_forward.<locals>" in msg))
+
+
+def _quiet_retracing() -> None:
+    logger = logging.getLogger("tensorflow")
+    if not any(isinstance(f, _OwnRetracing) for f in logger.filters):
+        logger.addFilter(_OwnRetracing())
+
+
 def _tf_grad(fn, variables):
     import tensorflow as tf
+    _quiet_retracing()
 
     @tf.function(reduce_retracing=True)
     def run(inputs, *args):
@@ -65,6 +85,7 @@ def _tf_grad(fn, variables):
 
 def _tf_forward(fn, variables):
     import tensorflow as tf
+    _quiet_retracing()
     run = tf.function(fn, reduce_retracing=True)
     return lambda inputs, *args: _numpy(run([tf.convert_to_tensor(i) for i in inputs],
                                             *[tf.convert_to_tensor(a) for a in args]))
