@@ -1,9 +1,9 @@
 """Seed 003's normalization/augmentation ablation (plus seed 000's flip doubling),
 repeated over random seeds, with a verdict that respects the noise.
 
-    table = fk.ablation.run(data, seeds=(0, 1, 2))   # one fresh model per config and seed
+    table = fk.ablation.run(data)                    # one fresh model per config and seed
     fk.ablation.summarize(table)                     # mean, spread and standard error per config
-    fk.ablation.verdict(table).text                  # a winner only when the margin beats the noise
+    fk.ablation.verdict(table).text                  # a winner only beyond the 95% margin
 
 Every configuration trains the same model on the same 90/10 split (split seed 0); only
 the data handling and the random seed (weights, shuffling, augmentation) change. The
@@ -43,19 +43,21 @@ def setup_of(prof: Profile, model: str, epochs: int) -> str:
     """One line saying what every row of the table was trained with."""
     width = prof.ablation_width or prof.width
     images = f"{prof.ablation_train:,}" if prof.ablation_train else "all"
-    return (f"{model} at width {width}, {images} training-pool images (90/10 split), "
+    bn = "" if prof.ablation_bn_momentum == 0.99 else f", batch-norm momentum {prof.ablation_bn_momentum}"
+    return (f"{model} at width {width}{bn}, {images} training-pool images (90/10 split), "
             f"{epochs} epochs, batch {min(128, prof.batch_size)}, seed 003's optimizer")
 
 
-def run(data: Dataset, model: str = "vgg_selu", configs: list[str] | None = None,
+def run(data: Dataset, model: str | None = None, configs: list[str] | None = None,
         profile: str | Profile | None = None, seeds=None, out: str | Path | None = None,
         epochs: int | None = None, verbose: int = 0, seed: int | None = None) -> pd.DataFrame:
     """Train one model per configuration and random seed, and tabulate the results.
 
     Args:
         data: the dataset (its training pool is split 90/10 with split seed 0).
-        model: a registered model name, built at ``profile.ablation_width`` (else the
-            profile's width).
+        model: a registered model name (default: ``profile.ablation_model``), built at
+            ``profile.ablation_width`` (else the profile's width) with
+            ``profile.ablation_bn_momentum``.
         configs: names from CONFIGS (default: all, in seed 003's order).
         profile: sets width and data budget; epochs default to ``profile.ablation_epochs``,
             training images to ``profile.ablation_train``, seeds to
@@ -79,6 +81,7 @@ def run(data: Dataset, model: str = "vgg_selu", configs: list[str] | None = None
     if seeds is None:
         seeds = [seed] if seed is not None else list(range(prof.ablation_seeds))
     seeds = [int(s) for s in np.atleast_1d(seeds)]
+    model = model or prof.ablation_model
     n_epochs = epochs or prof.ablation_epochs
     width = prof.ablation_width or prof.width
     if prof.ablation_train is not None:
@@ -91,7 +94,7 @@ def run(data: Dataset, model: str = "vgg_selu", configs: list[str] | None = None
 
     todo = [(n, s) for s in seeds for n in names if (n, s) not in rows]
     for name, s in tqdm(todo, desc="ablation", unit="run", disable=not todo):
-        net = models.build(model, width=width)
+        net = models.build(model, width=width, bn_momentum=prof.ablation_bn_momentum)
         res = train.fit(data.train, net, "seed003", profile=prof,
                         run_dir=out / f"{name}-rng{s}", seed=s, split_seed=0,
                         verbose=verbose, data_name=data.name, epochs=n_epochs, **CONFIGS[name])
@@ -153,38 +156,50 @@ class Verdict:
     text: str
 
 
+def _margin(se_a: float, se_b: float, n_a: int, n_b: int, level: float) -> float:
+    """Half-width of the ``level`` interval of a difference of two means (Welch's t)."""
+    from scipy.stats import t
+    var = se_a ** 2 + se_b ** 2
+    if not np.isfinite(var) or var == 0:
+        return 0.0 if var == 0 else np.inf
+    df = var ** 2 / (se_a ** 4 / max(n_a - 1, 1) + se_b ** 4 / max(n_b - 1, 1))
+    return float(t.ppf(0.5 + level / 2, df) * np.sqrt(var))
+
+
 def verdict(table: pd.DataFrame, metric: str = "val_acc", baseline: str = "baseline",
-            z: float = 2.0) -> Verdict:
-    """The best configuration by mean ``metric``, named a winner only when its margin over
-    the runner-up exceeds ``z`` standard errors of that difference (z = 2: about a 95%
-    interval); each configuration is also set against the baseline by the same rule.
+            level: float = 0.95) -> Verdict:
+    """The best configuration by mean ``metric``, named a winner only when its lead over
+    the runner-up exceeds the ``level`` (95%) interval of that difference (Welch's t over
+    the seeds: with 3 seeds a row, about 2.8 standard errors); each configuration is also
+    set against the baseline by the same rule.
     """
     s = summarize(table, [metric])
-    mean, se = s[f"{metric}_mean"], s[f"{metric}_se"]
+    mean, se, n = s[f"{metric}_mean"], s[f"{metric}_se"], s["seeds"]
     order = mean.sort_values(ascending=False).index
     best = order[0]
     lines = []
     if len(order) < 2:
         return Verdict(best, f"{best}: {mean[best]:.3f} (only one configuration)")
-    if s["seeds"].min() < 2:
+    if n.min() < 2:
         lines.append(f"best by mean {metric}: {best} ({mean[best]:.3f}); one seed per "
                      "configuration, so no spread to judge a difference by: no winner.")
         return Verdict(None, "\n".join(lines))
+    pct = f"{level:.0%}"
     second = order[1]
-    margin = mean[best] - mean[second]
-    noise = z * np.hypot(se[best], se[second])
-    winner = best if margin > noise else None
+    lead = mean[best] - mean[second]
+    noise = _margin(se[best], se[second], n[best], n[second], level)
+    winner = best if lead > noise else None
     if winner:
         lines.append(f"winner: {best} ({mean[best]:.3f}), ahead of {second} "
-                     f"({mean[second]:.3f}) by {margin:.3f} > {z:g} standard errors ({noise:.3f}).")
+                     f"({mean[second]:.3f}) by {lead:.3f}, beyond the {pct} margin ({noise:.3f}).")
     else:
         lines.append(f"no difference this budget can resolve: {best} ({mean[best]:.3f}) leads "
-                     f"{second} ({mean[second]:.3f}) by {margin:.3f}, within {z:g} standard "
-                     f"errors ({noise:.3f}).")
+                     f"{second} ({mean[second]:.3f}) by {lead:.3f}, within the {pct} margin "
+                     f"({noise:.3f}).")
     if baseline in mean.index:
         for name in mean.index.drop(baseline):
             diff = mean[name] - mean[baseline]
-            err = z * np.hypot(se[name], se[baseline])
+            err = _margin(se[name], se[baseline], n[name], n[baseline], level)
             word = ("better than" if diff > 0 else "worse than") if abs(diff) > err \
                 else "not distinguishable from"
             lines.append(f"  {name:24s} {diff:+.3f} +/- {err:.3f}: {word} the baseline")

@@ -175,7 +175,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("ablate", help="seed 003's normalization/augmentation table (+ flip doubling)")
-    s.add_argument("--model", default="vgg_selu", help="vgg_selu, cnn3 or dnn")
+    s.add_argument("--model", default=None, help="vgg_selu, cnn3 or dnn (default: the profile's)")
     s.add_argument("--configs", default=None,
                    help="comma-separated subset of: baseline, augmentation, featurewise, "
                         "samplewise, samplewise+featurewise, flip_double (default: all)")

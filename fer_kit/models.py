@@ -122,7 +122,7 @@ def dnn_units_for(params: int, input_size: int, num_classes: int, depth: int) ->
 @register
 def build_dnn(input_shape=IMAGE_SHAPE, num_classes: int = NUM_CLASSES, width: float = 1.0,
               depth: int = 3, units: int | None = None, match: str | None = "vgg_selu",
-              dropout: float = 0.5) -> keras.Model:
+              dropout: float = 0.5, bn_momentum: float = 0.99) -> keras.Model:
     """A fully-connected baseline of about the same size as a CNN.
 
     Flatten -> depth x [Dense(units, SELU) -> BatchNorm -> Dropout] -> softmax. With
@@ -141,7 +141,7 @@ def build_dnn(input_shape=IMAGE_SHAPE, num_classes: int = NUM_CLASSES, width: fl
     x = layers.Flatten(name="flatten")(x)
     for k in range(1, depth + 1):
         x = layers.Dense(units, activation="selu", name=f"fc{k}")(x)
-        x = layers.BatchNormalization(name=f"fc{k}_bn")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"fc{k}_bn")(x)
         x = layers.Dropout(dropout, name=f"fc{k}_drop")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions",
                            dtype="float32")(x)  # float32 softmax under mixed precision

@@ -89,6 +89,12 @@ def test_summary_matches_pandas_and_the_standard_error():
 def test_verdict_names_a_winner_only_beyond_the_noise():
     clear = ablation.verdict(_long({"baseline": 0.5, "augmentation": 0.6, "featurewise": 0.52},
                                    0.01))
+    # the margin is Welch's t interval, as scipy computes it for the two rows
+    from scipy.stats import ttest_ind
+    t = _long({"baseline": 0.5, "augmentation": 0.53}, 0.02)
+    a, b = (t.loc[t["config"] == c, "val_acc"] for c in ("augmentation", "baseline"))
+    resolved = ablation.verdict(t).winner == "augmentation"
+    assert resolved == (ttest_ind(a, b, equal_var=False).pvalue < 0.05)
     assert clear.winner == "augmentation" and clear.text.startswith("winner: augmentation")
     assert "augmentation" in clear.text and "better than the baseline" in clear.text
     noisy = ablation.verdict(_long({"baseline": 0.5, "augmentation": 0.51}, 0.05))
