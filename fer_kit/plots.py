@@ -137,7 +137,8 @@ def history(hist, title: str | None = None, others: dict | None = None, label: s
     """
     import pandas as pd
     runs = {label: hist, **(others or {})}
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6 + 0.25 * len(runs) * (len(runs) > 1)),
+                             layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, h) in enumerate(runs.items()):
         h = pd.DataFrame(h)
@@ -154,10 +155,14 @@ def history(hist, title: str | None = None, others: dict | None = None, label: s
         ax.set_xlabel("epoch")
         ax.set_ylabel(key)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+    if len(runs) > 1:  # one legend below both panels, clear of the curves
+        handles, labels = axes[0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="outside lower center", ncols=len(runs), fontsize=8)
+    else:
+        for ax in axes:
+            ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -244,7 +249,8 @@ def filters(images, titles=None, ncols: int = 8, size: float = 1.1, suptitle=Non
 
 
 def ablation(table, metric: str = "val_acc", reference=None, chance: float | None = None,
-             title: str = "Normalization and augmentation"):
+             title: str = "Normalization and augmentation",
+             labels: tuple[str, str] = ("this run", "full budget (GPU)")):
     """Mean accuracy per configuration with the seeds' spread (bar: mean, whisker: one
     standard deviation, dots: single seeds); a measured ``reference`` table (e.g. the full
     budget on a GPU) in a second panel on the same scale.
@@ -253,15 +259,17 @@ def ablation(table, metric: str = "val_acc", reference=None, chance: float | Non
         table: ``fk.ablation.run``'s long table (one row per configuration and seed).
         metric: the accuracy column drawn ('val_acc', 'public' or 'private').
         reference: another such table, drawn beside it.
+        labels: the two panels' names.
         chance: the majority-class rate, drawn as a dashed line.
     """
     import pandas as pd
     from .ablation import summarize, verdict
-    panels = [("this run", pd.DataFrame(table))]
+    panels = [(labels[0], pd.DataFrame(table))]
     if reference is not None and len(reference):
-        panels.append(("reference", pd.DataFrame(reference)))
+        panels.append((labels[1], pd.DataFrame(reference)))
     fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
     lo, hi = 1.0, 0.0
+    rows = max(t["config"].nunique() for _, t in panels)
     for ax, (name, t) in zip(axes[0], panels):
         s = summarize(t, [metric])
         configs = list(s.index)[::-1]  # first configuration on top
@@ -275,16 +283,16 @@ def ablation(table, metric: str = "val_acc", reference=None, chance: float | Non
             vals = t.loc[t["config"] == c, metric].to_numpy()
             ax.plot(vals, np.full(len(vals), y), "k.", ms=4)
         ax.set_yticks(ys, configs, fontsize=9)
+        ax.set_ylim(-0.5, rows - 0.5)  # the same bar thickness in both panels
         seeds = int(s["seeds"].max())
         ax.set_title(f"{name}: {seeds} seed{'s' * (seeds > 1)} per row\n"
                      f"{'winner: ' + win if win else 'no resolvable winner'}", fontsize=10)
-        ax.set_xlabel(f"{metric} (mean, 1 SD, seeds as dots)")
+        ax.set_xlabel(f"{metric}: mean, 1 SD, seeds as dots"
+                      + ("; dashed: majority class" if chance is not None else ""))
         ax.grid(axis="x", alpha=0.3)
         lo, hi = min(lo, np.nanmin(mean - sd)), max(hi, np.nanmax(mean + sd))
         if chance is not None:
             ax.axvline(chance, color="gray", ls="--", lw=1)
-            ax.text(chance, len(configs) - 0.45, " majority class", color="gray", fontsize=7,
-                    va="bottom")
     left = max(0.0, min(lo, chance if chance is not None else lo) - 0.05)
     for ax in axes[0]:
         ax.set_xlim(left, min(1.0, hi + 0.03))

@@ -253,3 +253,20 @@ def test_wrong_input_shape_and_empty_test_set(tmp_path, capsys, monkeypatch):
     assert code == 2
     err = capsys.readouterr().err
     assert err.startswith("fer-kit: error:") and ("empty" in err or "no test rows" in err)
+
+
+def test_atomic_files_get_the_mode_a_plain_open_would(tmp_path):
+    """A figure or submission is readable like any file the user writes (not mkstemp's 0600)."""
+    import os
+
+    from fer_kit import atomic
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    ours = atomic.write_text(tmp_path / "ours.txt", "x")
+    assert (ours.stat().st_mode & 0o777) == (plain.stat().st_mode & 0o777)
+    old = os.umask(0o077)
+    try:
+        private = atomic.write_text(tmp_path / "private.txt", "x")
+    finally:
+        os.umask(old)
+    assert private.stat().st_mode & 0o777 == 0o600
