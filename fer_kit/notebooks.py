@@ -133,6 +133,7 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
                 raise RuntimeError(f"{path.name}: cell {e.exec_count} failed: {e.ename}: "
                                    f"{e.evalue} (executed copy: {target})") from None
             rows.append({"notebook": path.stem, "seconds": round(time.perf_counter() - t0, 1)})
+            _drop_widget_outputs(target)
             if html:
                 _to_html(target, out / "html" / f"{path.stem}.html")
     table = pd.DataFrame(rows)
@@ -146,6 +147,19 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
                       pd.Series(summary, name="value").rename_axis("key").to_csv())
     table.attrs["figures"] = summary
     return table
+
+
+def _drop_widget_outputs(path: Path) -> None:
+    """Remove outputs that only a live kernel can draw (progress-bar widgets): saved, they
+    show a bar frozen at 0% in the notebook and its HTML."""
+    import nbformat
+    nb = nbformat.read(path, as_version=4)
+    widget = "application/vnd.jupyter.widget-view+json"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [o for o in cell.outputs if widget not in o.get("data", {})]
+    nb.metadata.pop("widgets", None)
+    atomic.write_text(path, nbformat.writes(nb))
 
 
 def _to_html(notebook: Path, target: Path) -> None:

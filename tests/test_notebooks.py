@@ -71,13 +71,15 @@ def test_runner_shows_figures_inline_and_in_the_html(tmp_path):
     src.mkdir()
     _write(src, "00_plot.ipynb", ["import numpy as np\nfrom fer_kit import plots\n"
                                   "fig = plots.image_grid(np.zeros((2, 48, 48, 1), np.uint8))\n"
-                                  "plots.save(fig, '00_grid')"])
+                                  "plots.save(fig, '00_grid')",
+                                  "from tqdm.auto import tqdm\nfor i in tqdm(range(3)): pass"])
     notebooks.run_all(profile="smoke", out=tmp_path / "build", folder=src)
     nb = nbformat.read(tmp_path / "build" / "notebooks" / "00_plot.ipynb", as_version=4)
     outputs = [o for c in nb.cells for o in c.get("outputs", [])]
     assert sum("image/png" in o.get("data", {}) for o in outputs) == 1  # once, not twice
     texts = " ".join(o.get("data", {}).get("text/plain", "") for o in outputs)
     assert "PosixPath" not in texts and "saved " in texts
+    assert "0/3" not in texts  # no progress bar frozen at 0% in the saved notebook
     assert "<img" in (tmp_path / "build" / "html" / "00_plot.html").read_text()
     assert (Path(os.environ["FER_KIT_FIGURES"]) / "00_grid.png").is_file()  # for reports
 
