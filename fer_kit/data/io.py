@@ -101,7 +101,11 @@ _RACY_NS = 3_000_000_000  # > the coarsest common timestamp tick (FAT: 2 s)
 
 
 def _digest(buf) -> str:
-    """SHA-1 over two halves hashed on two threads (hashlib releases the GIL): ~0.1 s for 290 MB."""
+    """SHA-1 over two halves hashed on two threads (hashlib releases the GIL).
+
+    0.25-0.52 s for 293 MiB on the shared 2-core machine; only a file read just after it
+    changed (a racy one, below) pays it, on its first load and its reloads.
+    """
     view = memoryview(buf)
     half = len(view) // 2
     with ThreadPoolExecutor(2) as ex:
