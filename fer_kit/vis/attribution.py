@@ -14,7 +14,12 @@ from .explainer import explainer
 
 def integrated_gradients(model, images, targets=None, *, baseline=None, steps: int = 32,
                          layer=-1, batch_size: int = 128) -> np.ndarray:
-    """Integrated Gradients by the trapezoid rule over ``steps`` intervals.
+    """Integrated Gradients by the midpoint rule over ``steps`` intervals.
+
+    The midpoint rule is as accurate as the trapezoid (second order) and never evaluates
+    the gradient at the baseline itself: on a black image every max-pooling window is a
+    tie, the gradient there is a subgradient each backend picks differently (TensorFlow
+    and JAX differ by orders of magnitude), and the trapezoid's end term carried that.
 
     Args:
         model: a Keras model or an ``Explainer``.
@@ -32,13 +37,10 @@ def integrated_gradients(model, images, targets=None, *, baseline=None, steps: i
     if targets is None:
         targets = ex.predicted_class(x)
     targets = [targets] * len(x) if np.ndim(targets) == 0 else list(targets)
-    alphas = np.linspace(0.0, 1.0, steps + 1, dtype=np.float32)
-    weights = np.full(steps + 1, 1.0 / steps, np.float32)
-    weights[[0, -1]] /= 2
     avg = np.zeros_like(x)
-    for a, wt in zip(alphas, weights):
+    for a in (np.arange(steps, dtype=np.float32) + 0.5) / steps:
         g, _ = ex.gradients(x0 + a * (x - x0), targets, layer=layer, batch_size=batch_size)
-        avg += wt * g
+        avg += g / steps
     return (x - x0) * avg
 
 
