@@ -50,11 +50,23 @@ def test_saliency_filters_ablation_figures():
     fig = plots.saliency(imgs, maps, masks=np.ones((3, 48, 48), bool), overlay=True)
     assert len(fig.axes) == 9 and fig.axes[1].get_title() == "vanilla"
     assert len(plots.filters(np.random.rand(5, 5, 16), ncols=8).axes) == 16
-    t = pd.DataFrame({"config": ["baseline", "augmentation"], "val_acc": [.6, .7],
-                      "public": [.58, .69], "private": [np.nan, np.nan]})
-    fig = plots.ablation(t)
-    assert "augmentation" in fig.axes[0].get_title()
-    assert len(fig.axes[0].patches) == 4  # val_acc and public bars; private (all NaN) left out
+
+
+
+def test_ablation_figure_shows_means_seeds_and_the_verdict():
+    t = pd.DataFrame({"config": ["baseline"] * 3 + ["augmentation"] * 3, "seed": [0, 1, 2] * 2,
+                      "val_acc": [.60, .61, .59, .70, .71, .69]})
+    fig = plots.ablation(t, reference=t.assign(val_acc=t["val_acc"] - 0.01), chance=0.25)
+    ax, ref = fig.axes[:2]
+    assert "winner: augmentation" in ax.get_title() and "3 seeds" in ax.get_title()
+    widths = sorted(p.get_width() for p in ax.patches)
+    assert widths == pytest.approx([0.60, 0.70])  # bars are the seeds' means
+    dots = [line for line in ax.lines if line.get_marker() == "."]
+    assert sum(len(d.get_xdata()) for d in dots) == 6  # every seed shown
+    assert any(line.get_xdata()[0] == 0.25 for line in ax.lines if line.get_linestyle() == "--")
+    assert ref.get_ylim() == ax.get_ylim()  # the same bar thickness in both panels
+    noisy = t.assign(val_acc=[.60, .70, .50, .65, .55, .75])
+    assert "no resolvable winner" in plots.ablation(noisy).axes[0].get_title()
 
 
 def test_image_grid_colour_bars_show_the_values():
