@@ -276,3 +276,16 @@ def test_utils_normalize_deprocess_overlay_and_errors():
         visualize_saliency(_residual(), -1, 0, np.zeros((24, 24, 3)), grad_modifier="square")
     with pytest.raises(ValueError, match="takes"):
         visualize_saliency(_residual(), -1, 0, np.zeros((24, 24)))
+
+
+def test_an_explainer_in_place_of_the_model_builds_the_graph_once(case):
+    model, x = case
+    ex = vis.Explainer(model)
+    first = visualize_saliency(ex, -1, 2, x[0], backprop_modifier="guided")
+    built = len(ex._graphs)
+    np.testing.assert_allclose(visualize_saliency(ex, -1, 2, x[1], backprop_modifier="guided"),
+                               visualize_saliency(model, -1, 2, x[1], backprop_modifier="guided"))
+    assert len(ex._graphs) == built
+    np.testing.assert_allclose(first, visualize_saliency(model, -1, 2, x[0],
+                                                         backprop_modifier="guided"))
+    np.testing.assert_allclose(visualize_cam(ex, -1, 1, x[0]), visualize_cam(model, -1, 1, x[0]))

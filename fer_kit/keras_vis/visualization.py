@@ -5,6 +5,10 @@ keras-vis scored ``filter_indices`` as ActivationMaximization did: the mean over
 batch (and, for a conv layer, its spatial axes) of each listed unit, summed; None
 means every unit (their mean). The gradient is taken on a weight-sharing copy
 (``fer_kit.vis.Explainer``) with a softmax at ``layer_idx`` read as logits.
+
+Like keras-vis, each call builds its graph anew (about half a second on a small CNN);
+in a loop over images pass ``ex = fer_kit.vis.Explainer(model)`` in place of ``model``
+and the graph is built once.
 """
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from keras import ops
 from scipy.ndimage import zoom
 
 from ..vis import autodiff
-from ..vis.explainer import Explainer
+from ..vis.explainer import Explainer, explainer
 from . import backprop_modifiers, grad_modifiers
 from .callbacks import Print
 from .utils import utils
@@ -72,7 +76,8 @@ def visualize_saliency(model, layer_idx, filter_indices, seed_input, wrt_tensor=
         The first image's map, (H, W) (or (H, W, C) with ``keepdims``), min-max scaled to
         [0, 1] over the whole batch as keras-vis did.
     """
-    ex = Explainer(model)
+    ex = explainer(model)
+    model = ex.model
     x = _seed_batch(model, seed_input)
     w = _filter_weights(ex, layer_idx, filter_indices, len(x))
     wrt = _wrt_layer(model, wrt_tensor)
@@ -119,7 +124,8 @@ def visualize_cam(model, layer_idx, filter_indices, seed_input, penultimate_laye
     Returns:
         (H, W) heatmap in [0, 1].
     """
-    ex = Explainer(model)
+    ex = explainer(model)
+    model = ex.model
     x = _seed_batch(model, seed_input)
     pen = _penultimate_layer(model, layer_idx, penultimate_layer_idx)
     w = _filter_weights(ex, layer_idx, filter_indices, len(x))
@@ -172,13 +178,14 @@ def visualize_activation(model, layer_idx, filter_indices=None, wrt_tensor=None,
     Returns:
         (H, W, C) image: the best step's input, deprocessed into ``input_range``.
     """
+    ex = explainer(model)
+    model = ex.model
     if _wrt_layer(model, wrt_tensor) is not None:
         raise NotImplementedError(
             "visualize_activation with wrt_tensor other than the input: keras-vis only "
             "computed gradients then and never changed the image; for gradients w.r.t. a "
             "layer's output call visualize_saliency(..., wrt_tensor=...) or "
             "fer_kit.vis.Explainer(model).gradients(x, wrt=layer)")
-    ex = Explainer(model)
     graph = ex.graph(layer_idx, modifier=backprop_modifiers.to_kit(backprop_modifier))
     lo, hi = input_range
     if seed_input is None:
@@ -187,7 +194,8 @@ def visualize_activation(model, layer_idx, filter_indices=None, wrt_tensor=None,
     else:
         x = _seed_batch(model, seed_input).copy()
     w = _filter_weights(ex, layer_idx, filter_indices, len(x))
-    step_fn = autodiff.value_and_grad(_losses(graph), graph.variables)
+    step_fn = ex._compiled("keras_vis_activation", (id(graph),), lambda: autodiff.value_and_grad(
+        _losses(graph), graph.variables))
     loss_weights = np.array([act_max_weight, lp_norm_weight, tv_weight], np.float32)
     modify = grad_modifiers.get(grad_modifier)
     input_modifiers = list(input_modifiers or [])
