@@ -43,7 +43,8 @@ def to_kit(identifier):
 
 
 def get(identifier):
-    """keras-vis's lookup: the modifier function for a name."""
-    to_kit(identifier)  # checks it
-    return {"guided": guided}.get(identifier, rectified) if isinstance(identifier, str) \
-        else identifier
+    """keras-vis's lookup: the modifier function for a name (or the function itself)."""
+    kit = to_kit(identifier)  # checks it
+    if not isinstance(identifier, str):
+        return identifier
+    return guided if kit == "guided" else rectified

@@ -194,7 +194,7 @@ def visualize_activation(model, layer_idx, filter_indices=None, wrt_tensor=None,
     else:
         x = _seed_batch(model, seed_input).copy()
     w = _filter_weights(ex, layer_idx, filter_indices, len(x))
-    step_fn = ex._compiled("keras_vis_activation", (id(graph),), lambda: autodiff.value_and_grad(
+    step_fn = ex.compiled("keras_vis_activation", (id(graph),), lambda: autodiff.value_and_grad(
         _losses(graph), graph.variables))
     loss_weights = np.array([act_max_weight, lp_norm_weight, tv_weight], np.float32)
     modify = grad_modifiers.get(grad_modifier)

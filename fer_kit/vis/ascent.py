@@ -122,9 +122,9 @@ def maximize(model, layer, filters, *, steps: int = 100, lr: float = 10.0, l2: f
         x = mid + (rng.random((n, *shape), np.float32) - 0.5) * 0.25 * half
     else:
         x = np.broadcast_to(np.asarray(init, np.float32), (n, *shape)).copy()
-    act = ex._compiled(f"act{border}", (id(graph),), lambda: autodiff.forward(
+    act = ex.compiled(f"act{border}", (id(graph),), lambda: autodiff.forward(
         lambda inputs, w: _activation(graph, border)(inputs[0], w), graph.variables))
-    climb = ex._compiled(f"ascent{border}{bool(tv)}", (id(graph),),
+    climb = ex.compiled(f"ascent{border}{bool(tv)}", (id(graph),),
                          lambda: autodiff.value_and_grad(_objective(graph, border, bool(tv)),
                                                          graph.variables))
     hyper = [np.float32(v) for v in (l2, tv, mid, half)]

@@ -69,7 +69,9 @@ class Explainer:
                 perturb=wrt_layer)
         return self._graphs[key]
 
-    def _compiled(self, kind: str, graph_key: tuple, make):
+    def compiled(self, kind: str, graph_key: tuple, make):
+        """The function ``make()`` returns, made once per (kind, graph_key) and kept here
+        (the techniques' compiled gradient and forward functions)."""
         key = (kind, *graph_key)
         if key not in self._fns:
             self._fns[key] = make()
@@ -96,7 +98,7 @@ class Explainer:
                 batch_size: int = 128) -> np.ndarray:
         """``layer``'s outputs for a batch (the model's probabilities by default)."""
         graph = self.graph(layer, logits=logits)
-        fn = self._compiled("forward", (id(graph),), lambda: autodiff.forward(
+        fn = self.compiled("forward", (id(graph),), lambda: autodiff.forward(
             lambda inputs: _single(graph(inputs[0], training=False)), graph.variables))
         x = _as_batch(images)
         return np.concatenate([fn([x[i:i + batch_size]]) for i in range(0, len(x), batch_size)])
@@ -132,12 +134,12 @@ class Explainer:
             w = self.weights(self.predicted_class(x) if targets is None else targets, len(x),
                              units)
         if wrt is None:
-            fn = self._compiled("grad", (id(graph),), lambda: autodiff.value_and_grad(
+            fn = self.compiled("grad", (id(graph),), lambda: autodiff.value_and_grad(
                 lambda inputs, w: (autodiff.score(_single(graph(inputs[0], training=False)), w),
                                    None),
                 graph.variables))
         else:
-            fn = self._compiled("grad_wrt", (id(graph),), lambda: autodiff.value_and_grad(
+            fn = self.compiled("grad_wrt", (id(graph),), lambda: autodiff.value_and_grad(
                 lambda inputs, w: _score_with_acts(graph(inputs, training=False), w),
                 graph.variables))
         parts = []
