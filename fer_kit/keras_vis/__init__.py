@@ -14,7 +14,7 @@ which still works and then changes nothing). What keras-vis did that Keras 3 can
 (its loss/optimizer classes built on TF1 graphs) raises an error naming the call to use.
 """
 from . import backprop_modifiers, callbacks, grad_modifiers, input_modifiers, visualization
-from .utils import utils
+from . import utils  # the package, as vis.utils; its module: fer_kit.keras_vis.utils.utils
 
 __all__ = ["backprop_modifiers", "callbacks", "grad_modifiers", "input_modifiers", "utils",
            "visualization"]

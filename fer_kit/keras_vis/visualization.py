@@ -17,7 +17,7 @@ from keras import ops
 from scipy.ndimage import zoom
 
 from ..vis import autodiff
-from ..vis.explainer import Explainer, explainer
+from ..vis.explainer import Explainer, as_explainer
 from . import backprop_modifiers, grad_modifiers
 from .callbacks import Print
 from .utils import utils
@@ -76,7 +76,7 @@ def visualize_saliency(model, layer_idx, filter_indices, seed_input, wrt_tensor=
         The first image's map, (H, W) (or (H, W, C) with ``keepdims``), min-max scaled to
         [0, 1] over the whole batch as keras-vis did.
     """
-    ex = explainer(model)
+    ex = as_explainer(model)
     model = ex.model
     x = _seed_batch(model, seed_input)
     w = _filter_weights(ex, layer_idx, filter_indices, len(x))
@@ -124,7 +124,7 @@ def visualize_cam(model, layer_idx, filter_indices, seed_input, penultimate_laye
     Returns:
         (H, W) heatmap in [0, 1].
     """
-    ex = explainer(model)
+    ex = as_explainer(model)
     model = ex.model
     x = _seed_batch(model, seed_input)
     pen = _penultimate_layer(model, layer_idx, penultimate_layer_idx)
@@ -178,7 +178,7 @@ def visualize_activation(model, layer_idx, filter_indices=None, wrt_tensor=None,
     Returns:
         (H, W, C) image: the best step's input, deprocessed into ``input_range``.
     """
-    ex = explainer(model)
+    ex = as_explainer(model)
     model = ex.model
     if _wrt_layer(model, wrt_tensor) is not None:
         raise NotImplementedError(

@@ -32,7 +32,7 @@ from .ascent import Ascent, deprocess, maximize
 from .attribution import completeness_gap, integrated_gradients
 from .backprop import saliency, scale_to_unit, smooth_gradients
 from .cam import gradcam
-from .explainer import Explainer, explainer
+from .explainer import Explainer, as_explainer
 from .features import feature_maps, kernels
 from .sanity import METHODS, cascading_randomization, explain, mask_share, rank_corr
 from .surgery import MODIFIERS, find_layer_idx, get_layer, last_conv_layer
@@ -45,17 +45,17 @@ from ..keras_vis.visualization import (  # noqa: E402
 
 def gradients(model, images, targets=None, **kwargs):
     """d(score)/d(input) for a batch: ``Explainer.gradients`` as a one-off call."""
-    return explainer(model).gradients(images, targets, **kwargs)
+    return as_explainer(model).gradients(images, targets, **kwargs)
 
 
 def predicted_class(model, images) -> np.ndarray:
     """The model's top class per image."""
-    return explainer(model).predicted_class(images)
+    return as_explainer(model).predicted_class(images)
 
 
 def target_model(model, layer=-1, logits: bool = True, modifier=None):
     """The weight-sharing model from input to ``layer``'s output (``Explainer.graph``)."""
-    return explainer(model).graph(layer, logits=logits, modifier=modifier)
+    return as_explainer(model).graph(layer, logits=logits, modifier=modifier)
 
 
 def normalize(maps: np.ndarray) -> np.ndarray:
@@ -67,7 +67,7 @@ def normalize(maps: np.ndarray) -> np.ndarray:
 
 
 __all__ = ["Ascent", "Explainer", "GRAD_MODIFIERS", "METHODS", "MODIFIERS",
-           "cascading_randomization", "completeness_gap", "deprocess", "explain", "explainer",
+           "cascading_randomization", "completeness_gap", "deprocess", "explain", "as_explainer",
            "feature_maps", "find_layer_idx", "get_layer", "gradcam", "gradients",
            "integrated_gradients", "kernels", "last_conv_layer", "mask_share", "maximize",
            "normalize", "predicted_class", "rank_corr", "saliency", "scale_to_unit",

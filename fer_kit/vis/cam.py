@@ -12,7 +12,7 @@ from scipy.ndimage import zoom
 
 from . import surgery
 from .backprop import scale_to_unit
-from .explainer import explainer
+from .explainer import as_explainer
 
 
 def cam_weights(acts: np.ndarray, grads: np.ndarray, scores: np.ndarray,
@@ -52,7 +52,7 @@ def gradcam(model, images, targets=None, *, layer=None, plus: bool = False,
     Returns:
         (N, H, W) maps (the layer's size if not ``expand``), ReLU applied.
     """
-    ex = explainer(model)
+    ex = as_explainer(model)
     conv = surgery.last_conv_layer(ex.model) if layer is None else ex.layer(layer)
     x = np.asarray(images, np.float32)
     acts, grads, scores = ex.gradients(x, targets, layer=target_layer, modifier=modifier,

@@ -202,6 +202,6 @@ def _as_batch(images) -> np.ndarray:
                       else images, np.float32)
 
 
-def explainer(model) -> Explainer:
+def as_explainer(model) -> Explainer:
     """``model`` itself if it is an Explainer, else a new one (for the one-off functions)."""
     return model if isinstance(model, Explainer) else Explainer(model)

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 from .backprop import saliency, scale_to_unit
 from .attribution import integrated_gradients
 from .cam import gradcam
-from .explainer import Explainer, explainer
+from .explainer import Explainer, as_explainer
 
 METHODS = {
     "vanilla": lambda ex, x, t: saliency(ex, x, t),
@@ -37,7 +37,7 @@ def explain(model, images, targets=None, methods=None) -> dict[str, np.ndarray]:
         model: a Keras model or an ``Explainer`` (its graphs are reused).
         methods: names from ``METHODS`` (default: all).
     """
-    ex = explainer(model)
+    ex = as_explainer(model)
     names = list(METHODS) if methods is None else list(methods)
     unknown = [m for m in names if m not in METHODS]
     if unknown:
