@@ -61,7 +61,7 @@ def test_nonfaces_on_real_photographs(lfw, kind):
         flagged.append(np.isin(np.flatnonzero(~truth), found).mean())
     assert np.mean(auc) > 0.97 and min(auc) > 0.95, auc
     assert max(flagged) <= 0.02, flagged
-    assert np.mean(recall) >= 0.5, recall  # measured 0.62 / 0.54: short of the 0.9 target
+    assert np.mean(recall) >= 0.5, recall  # measured 0.64 / 0.54: short of the 0.9 target
 
 
 def test_nonfaces_on_synthfer():
@@ -71,10 +71,12 @@ def test_nonfaces_on_synthfer():
     truth = np.flatnonzero(d.kind == 2)
     cand = df.loc[df.reason.str.contains("non-face"), "index"].to_numpy()
     recall, precision = np.isin(truth, cand).mean(), np.isin(cand, truth).mean()
-    # SynthFER v4, seeds 11/12: recall 0.71/0.87, precision 0.59/0.69
-    assert recall > 0.6 and precision > 0.45, (recall, precision)
+    # SynthFER v4 (recalibrated pose), seeds 11/12: recall 0.65/0.62, precision 0.76/0.74
+    # (mean-face correlation alone: recall 0.50/0.70, precision 0.19/0.20); AUC 0.974/0.977.
+    # Short of the recall target of 0.78.
+    assert recall > 0.55 and precision > 0.64, (recall, precision)
     ok = d.kind != 1
-    assert roc_auc_score(d.kind[ok] == 2, outliers.nonface_scores(d.x[ok])) > 0.9
+    assert roc_auc_score(d.kind[ok] == 2, outliers.nonface_scores(d.x[ok])) > 0.96
 
 
 def test_blank_and_near_constant():
