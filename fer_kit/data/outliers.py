@@ -86,8 +86,11 @@ def face_vectors(x: np.ndarray, pool: int = 4, shift: tuple[int, int] = (0, 0)) 
         m = max(map(abs, shift))
         x = np.pad(x, ((0, 0), (m, m), (m, m), (0, 0)), mode="edge")
         x = x[:, m + shift[0]:m + shift[0] + g * pool, m + shift[1]:m + shift[1] + g * pool]
-    f = (x[:, :g * pool, :g * pool].astype(np.float32)
-         .reshape(n, g, pool, g, pool, -1).mean((2, 4, 5)))  # (N, g, g)
+    a = x[:, :g * pool, :g * pool].astype(np.float64 if x.dtype.kind == "f" else np.int32)
+    a = a.sum(-1)  # channels; then sums over strided slices (several times a 6-D mean's speed)
+    a = sum(a[:, i::pool] for i in range(pool))
+    a = sum(a[:, :, j::pool] for j in range(pool))
+    f = (a / (pool * pool * x.shape[-1])).astype(np.float32)  # (N, g, g)
     c = (np.arange(g) - (g - 1) / 2) / (g / 2)  # pixel centres in [-1, 1]
     yy, xx = np.meshgrid(c, c, indexing="ij")
     oval = (yy / 0.8) ** 2 + (xx / 0.65) ** 2 <= 1  # (g, g), taller than wide
