@@ -96,7 +96,7 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     for name, s in tqdm(todo, desc="ablation", unit="run", disable=not todo):
         net = models.build(model, width=width, bn_momentum=prof.ablation_bn_momentum)
         res = train.fit(data.train, net, "seed003", profile=prof,
-                        run_dir=out / f"{name}-rng{s}", seed=s, split_seed=0,
+                        run_dir=out / f"{name}-rng{s}", seed=s, split_seed=0, checkpoints=False,
                         verbose=verbose, data_name=data.name, epochs=n_epochs, **CONFIGS[name])
         val_loss, val_acc = res.model.evaluate(_val_ds(res), verbose=0, return_dict=False)[:2]
         sc = evaluate.scores(res.model, data, res.normalizer)

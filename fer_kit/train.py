@@ -197,7 +197,8 @@ def get_run(data, model: str = "vgg_selu", recipe: str = "seed003",
 def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recipe = "seed003",
         profile: str | Profile | None = None, run_dir: str | Path | None = None, seed: int = 0,
         strategy=None, mixed_precision: bool = False, jit_compile="auto", verbose: int = 1,
-        data_name: str = "", split_seed: int | None = None, **recipe_overrides) -> TrainResult:
+        data_name: str = "", split_seed: int | None = None, checkpoints: bool = True,
+        **recipe_overrides) -> TrainResult:
     """Train a model on a labeled training pool with a recipe, scaled by the profile.
 
     Args:
@@ -208,6 +209,8 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
         run_dir: where to write; an existing unfinished run there is resumed.
         seed: seeds the split, the shuffling, the augmentation and the weights.
         split_seed: seeds the split instead (the ablation keeps one split across seeds).
+        checkpoints: keep best.keras and the per-epoch backup that resumes a crashed run;
+            the ablation's short runs skip them (a killed run is simply trained again).
         strategy: a ``tf.distribute`` strategy (MirroredStrategy for several GPUs,
             MultiWorkerMirroredStrategy for several machines); default: one device.
         mixed_precision: use mixed_float16 (GPUs).
@@ -254,9 +257,11 @@ def fit(train: Split, model: str | keras.Model = "vgg_selu", recipe: str | Recip
     if norm is not None and hasattr(norm, "save"):
         norm.save(run_dir / "normalizer.npz")
 
-    callbacks = [keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
-                 HistoryCSV(run_dir / "history.csv"), BestCheckpoint(run_dir / "best.keras"),
+    callbacks = [HistoryCSV(run_dir / "history.csv"),
                  keras.callbacks.TerminateOnNaN()]  # a diverged run stops; best.keras stays
+    if checkpoints:
+        callbacks[:0] = [keras.callbacks.BackupAndRestore(str(run_dir / "backup")),
+                         BestCheckpoint(run_dir / "best.keras")]
     if rec.patience is not None:
         callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=rec.patience,
                                                        restore_best_weights=True))
