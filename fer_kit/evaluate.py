@@ -106,22 +106,27 @@ def reading(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS, top: int = 
     accuracy with its standard error, the top confusions by row-normalized rate, the
     classes never predicted and the weakest recall."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    from sklearn.metrics import f1_score
     acc = accuracy(y_true, y_pred)
     se = np.sqrt(acc * (1 - acc) / len(y_true))
-    lines = [f"Accuracy {acc:.3f} (standard error {se:.3f}) on {len(y_true)} images."]
+    macro = f1_score(y_true, y_pred, average="macro", zero_division=0)  # classes seen in either
+    lines = [f"Accuracy {acc:.3f} (standard error {se:.3f}) on {len(y_true)} images; "
+             f"macro-averaged F1 {macro:.3f} (every class counts the same, however rare)."]
     pairs = most_confused(y_true, y_pred, top=top, labels=labels)
     pairs = pairs[pairs["count"] > 0]
     if len(pairs):
+        support = np.bincount(y_true, minlength=len(labels))
         lines.append("Most confused, as a share of the true class: " + "; ".join(
-            f"{r.true} -> {r.predicted} {r.share_of_true:.0%} ({r.count} images)"
-            for r in pairs.itertuples()) + ".")
+            f"{r.true} -> {r.predicted} {r.share_of_true:.0%} ({r.count} of "
+            f"{support[labels.index(r.true)]} images)" for r in pairs.itertuples()) + ".")
     support = np.bincount(y_true, minlength=len(labels))
     predicted = np.bincount(y_pred, minlength=len(labels))
     never = [f"{labels[c]} ({support[c]} images)" for c in range(len(labels))
              if predicted[c] == 0 and support[c] > 0]
     if never:
-        lines.append("Never predicted: " + ", ".join(never) + ": the model gives up on "
-                     "these classes; their recall is 0.")
+        lines.append("Never predicted: " + ", ".join(never) + (
+            ": the model never answers this class, so its recall is 0." if len(never) == 1 else
+            ": the model never answers these classes, so their recall is 0."))
     recall = np.divide(np.diag(confusion(y_true, y_pred, labels=labels).to_numpy()), support,
                        out=np.full(len(labels), np.nan), where=support > 0)
     worst = int(np.nanargmin(recall))

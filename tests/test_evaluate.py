@@ -45,8 +45,10 @@ def test_reading_follows_the_numbers():
     text = evaluate.reading(y_true, y_pred)
     acc = evaluate.accuracy(y_true, y_pred)
     assert f"Accuracy {acc:.3f}" in text
-    assert "Disgust -> Angry 100% (13 images)" in text.splitlines()[1]
-    assert "Never predicted: Disgust (13 images)" in text
+    assert "Disgust -> Angry 100% (13 of 13 images)" in text.splitlines()[1]
+    assert "Never predicted: Disgust (13 images)" in text and "its recall is 0" in text
+    from sklearn.metrics import f1_score
+    assert f"macro-averaged F1 {f1_score(y_true, y_pred, average='macro'):.3f}" in text
     assert "Weakest recall: Disgust 0.00" in text and "best: Happy 1.00" in text
 
 
