@@ -76,7 +76,10 @@ def test_the_wheel_carries_the_notebooks_and_copies_them(installed):
 def test_smoke_notebooks_run_from_the_installed_kit_with_figures_inline(installed):
     py, bin_dir, tmp = installed
     env = {**os.environ, "FER_KIT_CACHE": str(tmp / "cache"), "FER_KIT_RUNS": str(tmp / "runs"),
-           "FER_KIT_FIGURES": str(tmp / "figures"), "FER_KIT_PROFILE": "smoke"}
+           "FER_KIT_FIGURES": str(tmp / "figures"), "FER_KIT_PROFILE": "smoke",
+           # the borrowed packages' data files (nbconvert's HTML templates) live under this
+           # environment's prefix, which a new environment does not search by itself
+           "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter")}
     env.pop("MPLBACKEND", None)
     res = _run([bin_dir / "fer-kit", "notebooks", "--profile", "smoke", "--out", tmp / "build"],
                cwd=tmp, env=env)
