@@ -206,10 +206,9 @@ def verdict(table: pd.DataFrame, metric: str = "val_acc", baseline: str = "basel
     return Verdict(winner, "\n".join(lines))
 
 
-def read_results(paths, config_col: str = "config") -> pd.DataFrame:
+def read_results(paths) -> pd.DataFrame:
     """A table in this module's columns from benchmark CSVs (``benchmarks/full_recipe.py``:
     ``public_acc``/``private_acc``), to set a measured full-budget table beside the demo's."""
     frames = [pd.read_csv(p) for p in paths]
     t = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    return t.rename(columns={"public_acc": "public", "private_acc": "private",
-                             config_col: "config"})
+    return t.rename(columns={"public_acc": "public", "private_acc": "private"})

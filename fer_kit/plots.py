@@ -52,12 +52,11 @@ def save(fig, name: str, folder: str | Path | None = None, show: bool = True) ->
     folder = Path(folder) if folder is not None else figures_dir()
     path = SavedFigure(folder / (name if name.endswith(".png") else f"{name}.png"))
     buf = io.BytesIO()
-    fig.savefig(buf, format="png")
-    with atomic.atomic_path(path, suffix=".png") as tmp:
-        Path(tmp).write_bytes(buf.getvalue())
+    fig.savefig(buf, format="png")  # rendered once: written to the file and shown inline
+    png = buf.getvalue()
+    atomic.write_bytes(path, png)
     if show and _in_notebook():
         from IPython.display import Image, display
-        png = buf.getvalue()
         width = int.from_bytes(png[16:20], "big")  # from the PNG header (IHDR)
         # saved at savefig.dpi, shown at the figure's own size (crisp on high-dpi screens)
         saved_dpi = plt.rcParams["savefig.dpi"]

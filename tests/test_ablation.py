@@ -111,3 +111,13 @@ def test_cli_ablate(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "samplewise" in out and "one seed per configuration" in out
     assert cli.main(["ablate", "--configs", "bogus"]) == 2
+
+
+def test_read_results_puts_benchmark_csvs_in_the_table_columns(tmp_path):
+    rows = "config,seed,policy,val_acc,public_acc,private_acc\nbaseline,0,float32,0.8,0.81,0.79\n"
+    (tmp_path / "a.csv").write_text(rows)
+    (tmp_path / "b.csv").write_text(rows.replace("baseline,0", "baseline,1"))
+    t = ablation.read_results(sorted(tmp_path.glob("*.csv")))
+    assert t["seed"].tolist() == [0, 1] and t["public"].tolist() == [0.81, 0.81]
+    assert ablation.summarize(t).loc["baseline", "private_mean"] == pytest.approx(0.79)
+    assert ablation.read_results([]).empty
