@@ -1,4 +1,8 @@
 # The two commands of the README. Each creates .venv and installs what it needs.
+# PYTHON may be any CPython >= 3.10; nothing is picked here: the environment markers in
+# pyproject.toml install TensorFlow on 3.10-3.13 and JAX instead on 3.14+ (no stable
+# TensorFlow wheels there), where fer_kit sets KERAS_BACKEND=jax itself. .venv keeps the
+# interpreter it was made with: `rm -rf .venv` before `make PYTHON=python3.14 test`.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin

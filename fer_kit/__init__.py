@@ -13,6 +13,9 @@ import importlib
 import os
 import sys
 
+from ._backend import select_backend as _select_backend
+
+_select_backend()  # before anything imports Keras: KERAS_BACKEND=jax where TensorFlow is missing
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: hide its C++ INFO lines
 
 from . import config, data  # noqa: E402
