@@ -25,22 +25,24 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=4096)
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=5)
-    ap.add_argument("--mixed-precision", action="store_true", help="GPUs: mixed_float16")
+    ap.add_argument("--mixed-precision", default="auto",
+                    help="auto (bfloat16 on a GPU, float32 on a CPU), bfloat16, float16, float32")
     ap.add_argument("--model-side", action="store_true",
                     help="augment inside the model (RandomAffine) on NumPy input, not in tf.data")
     args = ap.parse_args()
     model_side = args.model_side or importlib.util.find_spec("tensorflow") is None
     import keras
 
-    from fer_kit import models
+    from fer_kit import models, train
     from fer_kit.augment import AugmentConfig
     from fer_kit.data import synth
 
-    if args.mixed_precision:
-        keras.mixed_precision.set_global_policy("mixed_float16")
+    policy = train.precision_policy(args.mixed_precision)
+    if policy:
+        keras.mixed_precision.set_global_policy(policy)
     d = synth.generate(args.n, seed=0)
     n = (args.n // args.batch) * args.batch
-    x, y = d.x[:n].astype("float32"), d.y[:n]
+    x, y = d.x[:n], d.y[:n]  # uint8, as fk.train.fit feeds them
     rates: dict[str, list[float]] = {"no augmentation": [], "seed 003 augmentation": []}
     runs = {}
     for name, aug in (("no augmentation", None), ("seed 003 augmentation",
@@ -57,7 +59,7 @@ def main() -> None:
             ds = pipeline.make_dataset(d.x[:n], y, augment=aug, batch_size=args.batch,
                                        shuffle=True, seed=0, drop_remainder=True)
             fit = functools.partial(net.fit, ds, epochs=1, verbose=0)
-        net.compile(keras.optimizers.Nadam(0.002), "sparse_categorical_crossentropy")
+        train.compile_model(net, "keras_vgg")  # as fit compiles (steps per execution too)
         fit()  # warm-up: tracing/compilation, first-epoch allocations
         runs[name] = fit
     for _ in range(args.repeat):
@@ -67,7 +69,7 @@ def main() -> None:
             rates[name].append(n / (time.perf_counter() - t))
     med = {k: statistics.median(v) for k, v in rates.items()}
     print(f"vgg_selu width {args.width}, backend {keras.backend.backend()}, "
-          f"{'mixed_float16' if args.mixed_precision else 'float32'}, augmentation "
+          f"{policy or 'float32'}, augmentation "
           f"{'in the model' if model_side else 'in tf.data'}, batch {args.batch}:")
     for k, v in med.items():
         print(f"  {k:24s} {v:8,.0f} images/s")

@@ -95,11 +95,12 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     todo = [(n, s) for s in seeds for n in names if (n, s) not in rows]
     for name, s in tqdm(todo, desc="ablation", unit="run", disable=not todo):
         net = models.build(model, width=width, bn_momentum=prof.ablation_bn_momentum)
-        res = train.fit(data.train, net, "seed003", profile=prof,
+        res = train.fit(data.train, net, "keras_vgg", profile=prof,
                         run_dir=out / f"{name}-rng{s}", seed=s, split_seed=0, checkpoints=False,
                         verbose=verbose, data_name=data.name, epochs=n_epochs, **CONFIGS[name])
-        val_loss, val_acc = res.model.evaluate(_val_ds(res), verbose=0, return_dict=False)[:2]
-        sc = evaluate.scores(res.model, data, res.normalizer)
+        val_loss, val_acc = res.model.evaluate(res.val.x, res.val.y, batch_size=256, verbose=0,
+                                               return_dict=False)[:2]
+        sc = evaluate.scores(res.model, data)
         rows[(name, s)] = {"config": name, "seed": s, "val_acc": float(val_acc),
                            "val_loss": float(val_loss), "public": sc.get("public", np.nan),
                            "private": sc.get("private", np.nan), "epochs": len(res.history),
@@ -110,11 +111,6 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     table = table.reset_index(drop=True)
     table.attrs["setup"] = setup
     return table
-
-
-def _val_ds(res):
-    from . import pipeline
-    return pipeline.make_dataset(res.val.x, res.val.y, normalizer=res.normalizer, batch_size=256)
 
 
 def _done_rows(path: Path, setup: str) -> dict[tuple[str, int], dict]:

@@ -83,7 +83,7 @@ class AugmentConfig:
 
     def to_layer(self, seed: int | None = None):
         """A Keras layer that augments in the model (training only), on any backend."""
-        return RandomAffine(self, seed=seed)
+        return RandomAffine(self, seed=seed, dtype="float32", name="augment")
 
 
 def transform_vectors(theta, tx, ty, zx, zy, flip, height: int, width: int, xp):
@@ -251,9 +251,11 @@ class RandomAffine(keras.layers.Layer):
         params = sample_params(cfg, h, w, lambda k, lo, hi: keras.random.uniform(
             (b,), lo, hi, seed=self.seed_generator), ops)
         vec = transform_vectors(*params, h, w, ops)
-        return ops.image.affine_transform(ops.cast(images, "float32"), vec,
-                                          interpolation="bilinear", fill_mode=cfg.fill_mode,
-                                          fill_value=cfg.cval)
+        images = ops.cast(images, "float32")
+        if keras.backend.backend() == "tensorflow":  # the XLA-compiled warp: ~3x on a CPU
+            return warp_tf(images, vec, cfg)
+        return ops.image.affine_transform(images, vec, interpolation="bilinear",
+                                          fill_mode=cfg.fill_mode, fill_value=cfg.cval)
 
     def compute_output_shape(self, input_shape):
         return input_shape

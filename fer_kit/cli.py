@@ -2,7 +2,7 @@
 
     fer-kit synth --out DIR [--n-train N] [--n-test N] [--course-files]
     fer-kit info [PATH]            summary of a data file (default: FER_KIT_DATA or SynthFER)
-    fer-kit train [--model M] [--recipe seed003|seed000] [--epochs N] [--run-dir DIR]
+    fer-kit train [--model M] [--recipe keras_vgg|torch_cnn] [--epochs N] [--run-dir DIR]
     fer-kit evaluate [--run DIR] [--tta]
     fer-kit predict [--out submission.csv] [--run DIR] [--tta]
     fer-kit ablate [--model M] [--configs a,b] [--seeds 0,1,2] [--epochs N] [--out DIR]
@@ -54,9 +54,7 @@ def _load_run(run: str | None):
     if run_dir is None:
         raise FileNotFoundError("no finished run under FER_KIT_RUNS; train one with "
                                 "'fer-kit train' or give --run DIR")
-    if not (run_dir / "model.keras").is_file():
-        raise FileNotFoundError(f"{run_dir}: no model.keras (unfinished or not a run folder)")
-    return (run_dir, *train.load_run(run_dir))
+    return train.load_run(run_dir)
 
 
 def _cmd_train(args) -> int:
@@ -69,19 +67,19 @@ def _cmd_train(args) -> int:
                     verbose=2, **overrides)
     print(f"run: {res.run_dir} ({res.seconds:.0f} s)")
     print(f"best val_accuracy {res.history['val_accuracy'].max():.4f}")
-    print(evaluate.scores(res.model, data, res.normalizer).to_string())
+    print(evaluate.scores(res.model, data).to_string())
     return 0
 
 
 def _cmd_evaluate(args) -> int:
     from . import evaluate
     from .data import io
-    run_dir, model, norm, config = _load_run(args.run)
+    run = _load_run(args.run)
     data = io.load()
-    print(f"run: {run_dir} (model {config['model']})")
-    print(evaluate.scores(model, data, norm, tta_flip=args.tta).to_string())
+    print(f"run: {run.run_dir} (model {run.config['model']})")
+    print(evaluate.scores(run.model, data, tta_flip=args.tta).to_string())
     if data.private is not None:
-        pred = evaluate.predict(model, data.private.x, norm, args.tta)
+        pred = evaluate.predict(run.model, data.private.x, tta_flip=args.tta)
         print("\nmost confused (PrivateTest):")
         print(evaluate.most_confused(data.private.y, pred).to_string(index=False))
     return 0
@@ -90,11 +88,11 @@ def _cmd_evaluate(args) -> int:
 def _cmd_predict(args) -> int:
     from . import evaluate
     from .data import io
-    run_dir, model, norm, _ = _load_run(args.run)
+    run = _load_run(args.run)
     test = evaluate.test_set(io.load())
-    pred = evaluate.predict(model, test.x, norm, args.tta)
+    pred = evaluate.predict(run.model, test.x, tta_flip=args.tta)
     path = evaluate.write_submission(args.out, test.ids, pred)
-    print(f"wrote {len(pred)} predictions to {path} (run {run_dir})")
+    print(f"wrote {len(pred)} predictions to {path} (run {run.run_dir})")
     return 0
 
 
@@ -156,7 +154,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("train", help="train a model with a seed's recipe (scaled by the profile)")
     s.add_argument("--model", default="vgg_selu", help="vgg_selu, cnn3 or dnn")
-    s.add_argument("--recipe", default="seed003", choices=["seed003", "seed000"])
+    s.add_argument("--recipe", default="keras_vgg",
+                   choices=["keras_vgg", "torch_cnn", "seed003", "seed000"],
+                   help="keras_vgg: seed 003's Keras recipe; torch_cnn: seed 000's "
+                        "(seed003/seed000 are their old names)")
     s.add_argument("--profile", default=None, help="smoke, demo or full")
     s.add_argument("--epochs", type=int, default=None, help="at most this many epochs")
     s.add_argument("--run-dir", default=None, help="folder to write (or resume) the run in")

@@ -17,14 +17,13 @@ from .config import EMOTIONS
 from .data.io import Dataset, Split
 
 
-def predict_proba(model, x: np.ndarray, normalizer=None, tta_flip: bool = False,
+def predict_proba(model, x: np.ndarray, *, tta_flip: bool = False,
                   batch_size: int = 256) -> np.ndarray:
-    """Class probabilities (N, classes) for uint8 images.
+    """Class probabilities (N, classes) for images.
 
     Args:
-        model: a Keras model.
-        x: images (N, H, W, C).
-        normalizer: the run's fitted normalizer (or None).
+        model: a Keras model that takes pixels (what ``fk.train.fit`` returns and saves).
+        x: uint8 images (N, H, W, C), 0-255.
         tta_flip: also predict the mirrored images and average the probabilities.
     """
     if len(x) == 0:
@@ -33,32 +32,28 @@ def predict_proba(model, x: np.ndarray, normalizer=None, tta_flip: bool = False,
     if tuple(x.shape[1:]) != expected:
         raise ValueError(f"model {model.name!r} expects images of shape {expected}, "
                          f"got {tuple(x.shape[1:])}")
-    from . import pipeline  # tf.data; imported here so the rest loads without TensorFlow
-    ds = pipeline.make_dataset(x, normalizer=normalizer, batch_size=batch_size)
-    proba = model.predict(ds, verbose=0)
+    proba = model.predict(x, batch_size=batch_size, verbose=0)
     if tta_flip:
-        flipped = pipeline.make_dataset(x[:, :, ::-1], normalizer=normalizer,
-                                        batch_size=batch_size)
-        proba = (proba + model.predict(flipped, verbose=0)) / 2
+        proba = (proba + model.predict(x[:, :, ::-1], batch_size=batch_size, verbose=0)) / 2
     return proba
 
 
-def predict(model, x: np.ndarray, normalizer=None, tta_flip: bool = False) -> np.ndarray:
+def predict(model, x: np.ndarray, *, tta_flip: bool = False) -> np.ndarray:
     """Predicted labels (N,)."""
-    return predict_proba(model, x, normalizer, tta_flip).argmax(axis=1)
+    return predict_proba(model, x, tta_flip=tta_flip).argmax(axis=1)
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
 
 
-def scores(model, data: Dataset, normalizer=None, tta_flip: bool = False) -> pd.Series:
+def scores(model, data: Dataset, *, tta_flip: bool = False) -> pd.Series:
     """Accuracy on every labeled test split the data has (public, private)."""
     out = {}
     for name in ("public", "private"):
         split: Split | None = getattr(data, name)
         if split is not None and split.y is not None and len(split):
-            out[name] = accuracy(split.y, predict(model, split.x, normalizer, tta_flip))
+            out[name] = accuracy(split.y, predict(model, split.x, tta_flip=tta_flip))
     return pd.Series(out, name="accuracy", dtype=float)
 
 

@@ -33,15 +33,38 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def build(name: str, **kwargs) -> keras.Model:
+def build(name: str, preprocessing: list | None = None, **kwargs) -> keras.Model:
     """Build a registered model by name (kwargs go to its builder).
+
+    Args:
+        preprocessing: layers to put in front (``fk.preprocess.preprocessing_layers``):
+            the model then takes pixels, its input named "pixels".
 
     Raises:
         ValueError: for an unknown name (the message lists the known ones).
     """
     if name not in _REGISTRY:
         raise ValueError(f"unknown model {name!r}; known models: {', '.join(names())}")
-    return _REGISTRY[name](**kwargs)
+    net = _REGISTRY[name](**kwargs)
+    return with_preprocessing(net, preprocessing) if preprocessing is not None else net
+
+
+def with_preprocessing(net: keras.Model, layers_in_front: list) -> keras.Model:
+    """``net`` with ``layers_in_front`` before its first layer, as one flat model whose
+    input, "pixels", takes uint8 or float images 0-255; every layer of ``net`` (and its
+    weights) is shared, and its layers stay reachable by name (for ``fk.vis``).
+
+    A subclassed (non-functional) model is wrapped as one layer instead.
+    """
+    pixels = keras.Input(net.input_shape[1:], name="pixels")
+    x = pixels
+    for layer in layers_in_front:
+        x = layer(x)
+    try:  # a functional model's graph, run on the new tensor with the same layers
+        out = net._run_through_graph(x, operation_fn=lambda layer: layer)
+    except AttributeError:
+        out = net(x)
+    return keras.Model(pixels, out, name=net.name)
 
 
 def _scaled(n: int, width: float) -> int:

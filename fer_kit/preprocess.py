@@ -118,7 +118,7 @@ class FeaturewiseNormalizer(_Stored, TransformerMixin, BaseEstimator):
         mean = self.mean_ if self.per == "pixel" else self.mean_.reshape(-1)
         std = self.std_ if self.per == "pixel" else self.std_.reshape(-1)
         return keras.layers.Normalization(axis=axis, mean=mean, variance=(std + self.eps) ** 2,
-                                          name="featurewise")
+                                          name="featurewise", dtype="float32")
 
 
 class SamplewiseNormalizer(_Stored, TransformerMixin, BaseEstimator):
@@ -158,9 +158,14 @@ class SamplewiseNormalizer(_Stored, TransformerMixin, BaseEstimator):
         return cls(eps=float(state["eps"]))
 
     def to_layer(self):
-        """An equivalent Keras layer (``SamplewiseStandardize``)."""
-        from .layers import SamplewiseStandardize
-        return SamplewiseStandardize(eps=self.eps, name="samplewise")
+        """An equivalent built-in Keras layer: ``LayerNormalization`` over (H, W, C) with no
+        learned scale or offset, (x - mean) / sqrt(var + eps^2). It equals ``transform``
+        wherever std >> eps, and maps a blank image to zeros. Built in, so a saved model
+        loads without fer_kit."""
+        import keras
+        return keras.layers.LayerNormalization(axis=[-3, -2, -1], epsilon=self.eps ** 2,
+                                               center=False, scale=False, name="samplewise",
+                                               dtype="float32")
 
 
 class Rescale(_Stored, TransformerMixin, BaseEstimator):
@@ -202,7 +207,7 @@ class Rescale(_Stored, TransformerMixin, BaseEstimator):
     def to_layer(self):
         """The equivalent ``keras.layers.Rescaling``."""
         import keras
-        return keras.layers.Rescaling(self.scale, name="rescale")
+        return keras.layers.Rescaling(self.scale, name="rescale", dtype="float32")
 
 
 class Chain(_Stored, TransformerMixin, BaseEstimator):
@@ -263,6 +268,15 @@ def make_normalizer(name: str | None, rescale: float | None = None):
     if not steps:
         return None
     return steps[0] if len(steps) == 1 else Chain(steps)
+
+
+def preprocessing_layers(normalizer) -> list:
+    """A fitted normalizer (or None) as the Keras layers a model puts in front: rescale,
+    then any standardization, each a built-in layer computing in float32."""
+    if normalizer is None:
+        return []
+    steps = normalizer.steps if isinstance(normalizer, Chain) else [normalizer]
+    return [step.to_layer() for step in steps]
 
 
 def value_range(normalizer, raw: tuple[float, float] = (0.0, 255.0)):

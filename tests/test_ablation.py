@@ -11,7 +11,6 @@ from fer_kit import ablation, cli, train
 from fer_kit.config import ConfigError
 from fer_kit.data import Dataset, Split, synth
 from fer_kit.data.split import train_val_split
-from fer_kit.preprocess import Rescale, load_normalizer
 
 
 @pytest.fixture(scope="module")
@@ -34,14 +33,15 @@ def test_table_has_one_row_per_config_and_the_right_data_handling(tmp_path, data
     # standardization only where one was asked for, twice the images with flip doubling
     cfg = {n: json.loads((tmp_path / f"{n}-rng0" / "config.json").read_text()) for n in names}
     assert cfg["featurewise"]["recipe"]["normalization"] == "featurewise"
-    norms = {n: load_normalizer(tmp_path / f"{n}-rng0" / "normalizer.npz") for n in names}
-    assert isinstance(norms["baseline"], Rescale)
-    assert [s.kind for s in norms["featurewise"].steps] == ["rescale", "featurewise"]
+    front = {n: [layer.name for layer in train.load_run(tmp_path / f"{n}-rng0").model.layers[1:3]]
+             for n in names}  # the preprocessing layers each saved model starts with
+    assert front["baseline"] == ["rescale", "conv1"]
+    assert front["featurewise"] == ["rescale", "featurewise"]
     assert cfg["flip_double"]["train_images"] == 2 * cfg["baseline"]["train_images"]
-    # the val figures are the returned model's, recomputed independently
-    model, _, _ = train.load_run(tmp_path / "baseline-rng0")
+    # the val figures are the returned model's, recomputed independently from uint8 pixels
+    model = train.load_run(tmp_path / "baseline-rng0").model
     _, val = train_val_split(data.train, 0.1, seed=0)
-    acc = np.mean(model.predict(val.x.astype("float32") / 255, verbose=0).argmax(1) == val.y)
+    acc = np.mean(model.predict(val.x, verbose=0).argmax(1) == val.y)
     assert table.loc[0, "val_acc"] == pytest.approx(acc, abs=1e-6)
     saved = pd.read_csv(tmp_path / "ablation.csv")
     assert saved["config"].tolist() == names
@@ -53,7 +53,8 @@ def test_seeds_differ_share_the_split_and_reruns_skip_finished_runs(tmp_path, da
     assert table["seed"].tolist() == [0, 1]
     cfg = [json.loads((tmp_path / f"baseline-rng{s}" / "config.json").read_text()) for s in (0, 1)]
     assert [c["seed"] for c in cfg] == [0, 1] and {c["split_seed"] for c in cfg} == {0}
-    w0, w1 = (train.load_run(tmp_path / f"baseline-rng{s}")[0].get_weights()[0] for s in (0, 1))
+    w0, w1 = (train.load_run(tmp_path / f"baseline-rng{s}").model.get_weights()[0]
+              for s in (0, 1))
     assert not np.allclose(w0, w1)  # another seed, another model
 
     def boom(*a, **k):

@@ -24,22 +24,81 @@ def pool():
 
 def test_fit_writes_a_complete_run(tmp_path, pool, monkeypatch):
     monkeypatch.setenv("FER_KIT_RUNS", str(tmp_path))
-    res = train.fit(pool, "cnn3", "seed003", profile="smoke", run_dir=tmp_path / "run",
+    res = train.fit(pool, "cnn3", "keras_vgg", profile="smoke", run_dir=tmp_path / "run",
                     verbose=0, epochs=2, normalization="featurewise")
     files = {p.name for p in res.run_dir.iterdir()}
-    assert {"config.json", "history.csv", "best.keras", "model.keras", "normalizer.npz"} <= files
+    assert {"config.json", "history.csv", "best.keras", "model.keras", "split.npz"} <= files
     hist = pd.read_csv(res.run_dir / "history.csv")
     assert hist["epoch"].tolist() == [0, 1]
     assert {"loss", "accuracy", "val_loss", "val_accuracy"} <= set(hist.columns)
     config = json.loads((res.run_dir / "config.json").read_text())
     assert config["model"] == "cnn3" and config["recipe"]["normalization"] == "featurewise"
     assert config["val_images"] == 32 and config["train_images"] == 288
-    model, norm, _ = train.load_run(res.run_dir)
-    x = norm.transform(pool.x[:4])
-    np.testing.assert_allclose(model.predict(x, verbose=0), res.model.predict(x, verbose=0),
-                               atol=1e-5)
+    assert config["format"] == train.RUN_FORMAT and config["backend"]
+    # the model's first layers are the rescale and the fitted featurewise statistics
+    assert [layer.name for layer in res.model.layers[:3]] == ["pixels", "rescale", "featurewise"]
     assert train.latest_run("cnn3") == res.run_dir
     assert train.latest_run("dnn") is None
+
+
+def test_saved_model_takes_raw_pixels_in_a_fresh_process(tmp_path, pool):
+    """model.keras alone, loaded by plain Keras in a new process (no fer_kit import), gives
+    the kit's predictions from uint8 pixels: the normalizer travels inside the model."""
+    res = train.fit(pool, "cnn3", "keras_vgg", profile="smoke", run_dir=tmp_path / "run",
+                    verbose=0, epochs=1, normalization="samplewise+featurewise")
+    from fer_kit import evaluate
+    ours = evaluate.predict_proba(res.model, pool.x[:16])
+    # the same numbers the normalizer classes give on arrays, fed to the network alone
+    chain = make_normalizer("samplewise+featurewise", 1 / 255).fit(train.prepare_data(
+        pool, "keras_vgg", "smoke").train.x)
+    net = res.model.layers[4:]  # after pixels, rescale, samplewise, featurewise
+    z = chain.transform(pool.x[:16])
+    for layer in net:
+        z = layer(z, training=False)
+    np.testing.assert_allclose(np.asarray(z), ours, atol=2e-5)
+    np.save(tmp_path / "x.npy", pool.x[:16])  # uint8
+    code = textwrap.dedent(f"""
+        import numpy as np, keras
+        model = keras.saving.load_model(r"{res.run_dir / 'model.keras'}", safe_mode=True)
+        x = np.load(r"{tmp_path / 'x.npy'}")
+        assert x.dtype == np.uint8
+        np.save(r"{tmp_path / 'p.npy'}", model.predict(x, verbose=0))
+    """)
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr[-2000:]
+    np.testing.assert_allclose(np.load(tmp_path / "p.npy"), ours, atol=1e-5)
+
+
+def test_fit_in_steps_and_the_saved_split(tmp_path, pool, monkeypatch):
+    monkeypatch.setenv("FER_KIT_RUNS", str(tmp_path))
+    prep = train.prepare_data(pool, "torch_cnn", "smoke", split_seed=3)
+    assert len(prep.train) == 2 * (len(pool) - len(prep.val))  # mirrored after the split
+    assert not np.isin(prep.val.ids, prep.train.ids).any()  # no mirror twin leaks
+    model = train.build_model("cnn3", prep, "smoke")
+    assert model.input.name == "pixels" and model.get_layer("rescale") is not None
+    train.compile_model(model, prep.recipe)
+    res = train.fit_model(model, prep, tmp_path / "run", verbose=0, profile="smoke")
+    loaded = train.load_run(res.run_dir, pool=prep.pool)
+    np.testing.assert_array_equal(loaded.val.ids, prep.val.ids)
+    other = Split(pool.x[::-1], pool.y[::-1], pool.ids[::-1])
+    with pytest.raises(ValueError, match="does not match this training pool"):
+        train.load_run(res.run_dir, pool=other)
+
+
+def test_recipe_names_and_their_old_aliases():
+    assert train.get_recipe("seed003") is train.RECIPES["keras_vgg"]
+    assert train.get_recipe("seed000") is train.RECIPES["torch_cnn"]
+    with pytest.raises(ValueError, match="known recipes: keras_vgg, torch_cnn"):
+        train.get_recipe("seed001")
+
+
+def test_precision_policy_names():
+    assert train.precision_policy(False) is None
+    assert train.precision_policy("bfloat16") == "mixed_bfloat16"
+    assert train.precision_policy("mixed_float16") == "mixed_float16"
+    assert train.precision_policy("auto") in (None, "mixed_bfloat16")
+    with pytest.raises(ValueError):
+        train.precision_policy("int8")
 
 
 def test_history_csv_drops_epochs_that_run_again(tmp_path):
@@ -62,12 +121,10 @@ def test_interrupted_run_resumes_from_last_finished_epoch(tmp_path, pool):
                 raise KeyboardInterrupt("simulated crash")
 
     run = tmp_path / "run"
-    net = __import__("fer_kit").models.build("cnn3", width=0.125)
-    net.fit = _with_extra_callback(net.fit, Crash())
     four = get_profile("smoke", epochs=4)
     with pytest.raises(KeyboardInterrupt):
-        train.fit(pool, net, "seed000", profile=four, run_dir=run, verbose=0, epochs=4,
-                  flip_double=False)
+        train.fit(pool, "cnn3", "torch_cnn", profile=four, run_dir=run, verbose=0, epochs=4,
+                  flip_double=False, callbacks=[Crash()])
     assert pd.read_csv(run / "history.csv")["epoch"].tolist() == [0, 1]
 
     ran = []
@@ -76,27 +133,19 @@ def test_interrupted_run_resumes_from_last_finished_epoch(tmp_path, pool):
         def on_epoch_begin(self, epoch, logs=None):
             ran.append(epoch)
 
-    net = __import__("fer_kit").models.build("cnn3", width=0.125)
-    net.fit = _with_extra_callback(net.fit, Record())
-    res = train.fit(pool, net, "seed000", profile=four, run_dir=run, verbose=0, epochs=4,
-                    flip_double=False)
+    res = train.fit(pool, "cnn3", "torch_cnn", profile=four, run_dir=run, verbose=0, epochs=4,
+                    flip_double=False, callbacks=[Record()])
     assert ran == [2, 3]  # resumed after the last finished epoch, not from scratch
     assert res.history["epoch"].tolist() == [0, 1, 2, 3]
     assert keras.saving.load_model(run / "best.keras", safe_mode=True).count_params() > 0
 
 
-def _with_extra_callback(fit, cb):
-    def wrapped(*args, callbacks=(), **kwargs):
-        return fit(*args, callbacks=[*callbacks, cb], **kwargs)
-    return wrapped
-
-
 def test_recipes_scale_to_the_profile():
     from fer_kit.config import get_profile
-    r = train.RECIPES["seed003"].scaled(get_profile("smoke"))
+    r = train.RECIPES["keras_vgg"].scaled(get_profile("smoke"))
     assert r.epochs == 2 and r.patience == 2 and r.learning_rate == 0.002
     assert r.augment.rotation_range == 20
-    full = train.RECIPES["seed003"].scaled(get_profile("full"))
+    full = train.RECIPES["keras_vgg"].scaled(get_profile("full"))
     assert (full.epochs, full.patience, full.batch_size) == (200, 30, 128)
 
 
@@ -115,7 +164,7 @@ def test_mirrored_strategy_over_two_cpu_devices(tmp_path):
         from fer_kit.data import Split, synth
         d = synth.generate(256, seed=2)
         strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-        res = train.fit(Split(d.x, d.y, np.arange(256)), "cnn3", "seed000", profile="smoke",
+        res = train.fit(Split(d.x, d.y, np.arange(256)), "cnn3", "torch_cnn", profile="smoke",
                         run_dir=r"{tmp_path / 'mirrored'}", verbose=0, epochs=1,
                         strategy=strategy, flip_double=False)
         print("replicas", strategy.num_replicas_in_sync, "epochs", len(res.history))
@@ -124,3 +173,26 @@ def test_mirrored_strategy_over_two_cpu_devices(tmp_path):
                        env={**__import__("os").environ, "FER_KIT_PROFILE": "smoke"})
     assert r.returncode == 0, r.stderr[-2000:]
     assert "replicas 2 epochs 1" in r.stdout
+
+
+def test_jax_data_parallel_over_two_cpu_devices(tmp_path):
+    """keras.distribution.DataParallel on JAX, over two host devices (XLA_FLAGS)."""
+    pytest.importorskip("jax")
+    code = textwrap.dedent(f"""
+        import numpy as np, keras, jax
+        from fer_kit import train
+        from fer_kit.data import Split, synth
+        assert keras.backend.backend() == "jax" and len(jax.devices()) == 2
+        d = synth.generate(256, seed=2)
+        dist = keras.distribution.DataParallel(devices=jax.devices())
+        res = train.fit(Split(d.x, d.y, np.arange(256)), "cnn3", "torch_cnn", profile="smoke",
+                        run_dir=r"{tmp_path / 'data_parallel'}", verbose=0, epochs=1,
+                        strategy=dist, flip_double=False)
+        kernel = res.model.get_layer("conv1").kernel.value
+        print("devices", len(kernel.sharding.device_set), "epochs", len(res.history))
+    """)
+    env = {**__import__("os").environ, "FER_KIT_PROFILE": "smoke", "KERAS_BACKEND": "jax",
+           "XLA_FLAGS": "--xla_force_host_platform_device_count=2"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert "devices 2 epochs 1" in r.stdout  # weights replicated on both devices
