@@ -96,3 +96,33 @@ def cross_entropy(z: np.ndarray, y: np.ndarray) -> float:
 def cross_entropy_grad(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """d(mean cross-entropy)/dz = (softmax(z) - y) / N."""
     return (softmax(z) - y) / len(z)
+
+
+def autodiff(fn, *arrays: np.ndarray) -> list[np.ndarray]:
+    """Gradients of a scalar ``fn(*tensors)`` (written with ``keras.ops``) with respect to
+    every argument, by the Keras backend's own autodiff: ``tf.GradientTape``, ``jax.grad``
+    or ``torch.autograd``. The independent check of the derivations above.
+
+    Float64 arrays stay float64 on TensorFlow and PyTorch; JAX computes in float32 unless
+    ``JAX_ENABLE_X64`` is set, so compare with a float32 tolerance there.
+    """
+    import keras
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+        ts = [tf.constant(a) for a in arrays]
+        with tf.GradientTape() as tape:
+            for t in ts:
+                tape.watch(t)
+            out = fn(*ts)
+        return [np.asarray(g) for g in tape.gradient(out, ts)]
+    if backend == "jax":
+        import jax
+        grads = jax.grad(fn, argnums=tuple(range(len(arrays))))(*map(jax.numpy.asarray, arrays))
+        return [np.asarray(g) for g in grads]
+    if backend == "torch":
+        import torch
+        ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+        fn(*ts).backward()
+        return [t.grad.cpu().numpy() for t in ts]
+    raise NotImplementedError(f"no autodiff for the {backend} backend")

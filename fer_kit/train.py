@@ -241,8 +241,8 @@ def compile_model(model: keras.Model, recipe: "str | Recipe", jit_compile="auto"
     rec = get_recipe(recipe)
     opt = keras.optimizers.get({"class_name": rec.optimizer,
                                 "config": {"learning_rate": rec.learning_rate}})
-    if steps_per_execution is None:
-        steps_per_execution = 16 if accelerator() else 1
+    if steps_per_execution is None:  # PyTorch's trainer runs one step per call
+        steps_per_execution = 16 if accelerator() and keras.backend.backend() != "torch" else 1
     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     return model

@@ -6,7 +6,7 @@
 # kit on the path; KERAS_BACKEND defaults to jax.
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
     --target /tmp/site .whl/*.whl || return 1
-export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH
+export PYTHONPATH=/tmp/site:$PWD PATH=/tmp/site/bin:$PATH JUPYTER_PATH=/tmp/site/share/jupyter
 export KERAS_BACKEND=${KERAS_BACKEND:-jax} PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 export FER_KIT_CACHE=/tmp/fer_kit_cache FER_KIT_RUNS=/tmp/fer_kit_runs
 nvidia-smi -L
