@@ -8,9 +8,10 @@ the pandas code) after the imports; import times are printed apart. The CSV itse
 the OS page cache for every way alike. In each round the ways run one after another, so a
 change in the machine's load hits them alike; the figures are medians over the rounds, and
 the ratio is also given round by round, with CPU times. ``read_fer2013`` hashes a file only
-when it changed within 3 s of the read (see fer_kit/data/io.py); a downloaded file has
-not, so the main figure is for an older file, and "just changed" times the same load right
-after touching a copy of the file.
+when it changed within 3 s of the read (see fer_kit/data/io.py), and reads such a file into
+memory where it maps an older one; a downloaded file has not just changed, so the main
+figure is for an older file, and "just changed" times the same load right after touching a
+copy of the file.
 
 Run:  python benchmarks/bench_csv.py [--repeat 5] [--csv PATH]
 """
@@ -99,7 +100,8 @@ def main() -> None:
         touched.parent.mkdir()
         shutil.copyfile(csv, touched)
         print(f"{csv} ({csv.stat().st_size / 2**20:.0f} MiB); {args.repeat} rounds, "
-              "each run a fresh process with an empty cache")
+              "each run a fresh process with an empty cache; load average "
+              f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the start")
         ways = {"pandas": [], "first": [], "cached": [], "just changed": []}
         for r in range(args.repeat):
             out = tmp / f"r{r}"

@@ -1,6 +1,7 @@
 """CSV reading and writing: round trips, the reference per-row parser, every bad-input kind."""
 from __future__ import annotations
 
+import mmap
 import os
 
 import numpy as np
@@ -326,3 +327,113 @@ def test_load_defaults_to_synthfer():
     assert ds.train.masks is not None and ds.train.masks.shape == (1400, 48, 48)
     assert list(ds.summary().columns)[:7] == ["Angry", "Disgust", "Fear", "Happy", "Sad",
                                                "Surprise", "Neutral"]
+
+
+# ---- the fast path, the threads and the cache written while parsing ----------------------
+def test_fast_path_takes_clean_blocks_and_leaves_the_rest_to_the_careful_pass(rng):
+    from fer_kit.data import csvparse
+    x = rng.integers(0, 256, (4, 2304))
+    x[0, :6] = [0, 9, 10, 99, 100, 255]
+    clean = [_row(r).encode() for r in x]
+
+    def fast(fields):  # what the fast path makes of a block: the pixels, or None
+        text = b"\n".join([b" ", *fields, b""])
+        newline = np.cumsum([len(f) + 1 for f in fields]) + 1
+        out = np.empty((len(fields), 2304), np.uint8)
+        ok = csvparse._parse_clean_block(np.frombuffer(text, np.uint8), newline, out,
+                                         csvparse._Scratch())
+        return out if ok else None
+
+    rest = clean[0][clean[0].index(b" "):]  # the first row without its first number
+    for row, first, fast_path in [
+            (clean[0], 0, True),
+            (b"  " + clean[0].replace(b" ", b"   ", 50) + b" ", 0, True),  # extra spaces
+            (b"007" + rest, 7, True),  # leading zeros, three digits at most
+            (b"0042" + rest, 42, False),  # four digits
+            (clean[0].replace(b" ", b"\t", 9), 0, False),  # tabs
+            (clean[0] + b"\r", 0, False)]:  # a CR
+        want = x[[1, 0, 2]].copy()
+        want[1, 0] = first
+        block = [clean[1], row, clean[2]]
+        got = fast(block)
+        assert (got is not None) == fast_path, row[:20]
+        if fast_path:
+            np.testing.assert_array_equal(got, want)
+        pixels, errors = parse_pixel_block(block)  # either way, the same values
+        assert errors == {}
+        np.testing.assert_array_equal(pixels, want)
+    # out= is filled in place, also where rows are bad (left zero)
+    out = np.full((3, 2304), 99, np.uint8)
+    pixels, errors = parse_pixel_block([clean[0], b"1 2 3", clean[2]], out=out)
+    assert pixels is out and list(errors) == [1]
+    np.testing.assert_array_equal(out[[0, 2]], x[[0, 2]])
+    assert not out[1].any()
+
+
+@pytest.mark.parametrize("cores", [1, 2, 4])
+def test_rows_stay_in_order_with_any_number_of_threads(tmp_path, rng, monkeypatch, cores):
+    from fer_kit.data import csvparse
+    monkeypatch.setattr(csvparse, "_BLOCK_ROWS", 3)
+    monkeypatch.setattr(csvparse, "_n_cores", lambda: cores)
+    x, y = _images(rng, 40), rng.integers(0, 7, 40)
+    io.write_fer2013(tmp_path / "f.csv", x, y, np.zeros(40, int))
+    p = io.read_csv(tmp_path / "f.csv", cache=False)
+    np.testing.assert_array_equal(p.x, x)
+    np.testing.assert_array_equal(p.y, y)
+    assert p.lines.tolist() == list(range(2, 42))
+
+
+def test_many_short_bad_rows_past_the_preallocated_rows(tmp_path, rng, monkeypatch):
+    # The pixel array is sized for the rows a file of this size can hold if they are good;
+    # short bad rows can outnumber that, and get arrays of their own.
+    from fer_kit.data import csvparse
+    monkeypatch.setattr(csvparse, "_BLOCK_ROWS", 4)
+    x = _images(rng, 5)
+    rows = ([(1, _row(x[i].ravel()), "Training") for i in range(3)]
+            + [(2, "1 2 3", "Training")] * 30
+            + [(3, _row(x[i].ravel()), "PublicTest") for i in (3, 4)])
+    path = tmp_path / "f.csv"
+    path.write_text(_fer_text(rows))
+    p = io.read_csv(path, on_error="skip")
+    np.testing.assert_array_equal(p.x, x)
+    assert p.lines.tolist() == [2, 3, 4, 35, 36] and p.usage.tolist() == [0, 0, 0, 1, 1]
+    assert p.skipped["line"].tolist() == list(range(5, 35))
+    np.testing.assert_array_equal(io.read_csv(path, on_error="skip").x, x)  # cached
+
+
+@pytest.mark.parametrize("bad_row", [False, True])
+def test_pixel_cache_is_the_file_np_save_writes(tmp_path, rng, bad_row):
+    from io import BytesIO
+    x = _images(rng, 25)
+    path = io.write_fer2013(tmp_path / "f.csv", x, np.zeros(25, int), [0] * 25)
+    if bad_row:  # rows dropped after parsing: the pixel file is written again from x
+        path.write_bytes(path.read_bytes().replace(b"\n0,", b"\n0,1 2 3,Training\n0,", 1))
+    p = io.read_csv(path, on_error="skip")
+    with np.load(io._cache_file(path), allow_pickle=False) as z:
+        pixel_file = io._cache_file(path).with_name(str(z["x_file"]))
+    expected = BytesIO()
+    np.save(expected, p.x)
+    assert pixel_file.read_bytes() == expected.getvalue()
+    np.testing.assert_array_equal(p.x, x)
+    assert len(p.skipped) == bad_row
+
+
+def test_npy_header_length_does_not_depend_on_the_row_count():
+    assert {len(io._npy_header(n)) for n in (0, 1, 35887, 10**15)} == {io._NPY_HEADER_LEN}
+
+
+@pytest.mark.parametrize("old", [True, False])
+def test_old_files_are_mapped_and_new_ones_read_alike(tmp_path, monkeypatch, old):
+    if old:  # as if the file were days old: it is mapped, not read
+        monkeypatch.setattr(io, "_RACY_NS", -10**18)
+    text = ('\ufeffEmotion,Pixels,Usage\r\n3,"' + GOOD + '",Training\r\n\r\n'
+            + "4," + GOOD + ",PrivateTest")  # BOM, CRLF, quotes, blank line, no last newline
+    path = tmp_path / "f.csv"
+    path.write_bytes(text.encode())
+    seen, parse = [], io.parse_bytes
+    monkeypatch.setattr(io, "parse_bytes",
+                        lambda data, *a, **k: seen.append(type(data)) or parse(data, *a, **k))
+    p = io.read_csv(path)
+    assert seen == [mmap.mmap if old else bytes]
+    assert p.y.tolist() == [3, 4] and p.usage.tolist() == [0, 2] and p.lines.tolist() == [2, 4]
+    assert (p.x == 7).all() and len(p.skipped) == 0

@@ -13,9 +13,11 @@ layout         header                      rows
 =============  ==========================  =====================================
 
 Pixels are 2,304 space-separated integers 0-255 per row. The pixel text is
-parsed as bytes with NumPy, a block of rows at a time on two threads, several
-times faster than a per-row ``np.array(row.split(), float)`` loop; the figures
-are in benchmarks/bench_csv.py and the README.
+parsed as bytes with NumPy, a block of rows at a time, by a helper thread while
+the calling thread reads the small fields row by row, and then by both (one
+thread per core, up to four), straight into the one output array; many times
+faster than a per-row ``np.array(row.split(), float)`` loop; the figures are in
+benchmarks/bench_csv.py and the README.
 
 Every problem is reported with the file, the line number (the header is line 1)
 and what is wrong. With ``on_error="skip"`` the good rows are kept and every
@@ -24,6 +26,7 @@ skipped row is listed with its reason; nothing is dropped silently.
 from __future__ import annotations
 
 import os
+import queue
 import re
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -44,7 +47,8 @@ _LAYOUTS = {  # layout -> the canonical columns it needs
     "train": {"label", "pixels"},
     "test": {"id", "pixels"},
 }
-_BLOCK_ROWS = 128  # rows per NumPy block: ~1 MB of text, so its temporaries stay in cache
+_BLOCK_ROWS = 32  # rows per NumPy block: ~260 KB of text, so its work arrays stay in cache
+_FORMAT_ROWS = 128  # rows per block when writing
 
 
 class FERDataError(ValueError):
@@ -107,28 +111,88 @@ def _describe_bad_token(field: bytes, offset: int) -> str:
     return f"pixel {index}: non-integer token {token[:20]!r}"
 
 
-def parse_pixel_block(fields: list[bytes]) -> tuple[np.ndarray, dict[int, str]]:
-    """Parse pixel fields (one bytes object per row) into uint8 rows.
+class _Scratch:
+    """One thread's work arrays for ``parse_pixel_block``, reused from block to block.
 
-    Works on the bytes of the whole block at once: a number ends where a digit is
-    followed by a non-digit, and its value is read from the (at most three) digits
-    that end there: one ``np.flatnonzero`` finds the ends, and three gathers at fixed
-    offsets from them read the ones, tens and hundreds (3.7-4.3 ns per byte on the
-    shared 2-core machine; ``np.fromstring`` would lose the row structure). Only rows
-    that fail are looked at again, one by one, to word the error.
+    New temporaries for every NumPy step of every block cost more than the arithmetic
+    (each is a fresh allocation whose pages the kernel faults in and zeroes); reused
+    ones stay in the core's cache.
+    """
+
+    size = 0
+
+    def reserve(self, n: int) -> "_Scratch":
+        if n > self.size:
+            self.size = n + n // 4  # room for somewhat longer blocks
+            self.d = np.empty(self.size, np.uint8)
+            self.digit = np.empty(self.size, bool)
+            self.mask = np.empty(self.size, bool)
+            self.mask2 = np.empty(self.size, bool)
+            self.low = np.empty(self.size, np.uint8)
+            self.value = np.empty(self.size, np.uint16)
+            # one value per number; a number and its separator take at least two bytes
+            self.picked = np.empty(self.size // 2, np.uint16)
+        return self
+
+
+def _parse_clean_block(b: np.ndarray, newline: np.ndarray, out: np.ndarray,
+                       s: _Scratch) -> bool:
+    """The fast path of ``parse_pixel_block``: fill ``out`` and return True if the block is clean.
+
+    Clean: only digits and spaces in the fields, every row 2304 numbers, none of four or
+    more digits or over 255. Each of these is checked with a count or a comparison over
+    the whole block; anything else returns False and leaves the block to the careful
+    pass, which finds and words each row's problem.
 
     Args:
-        fields: the pixel text of each row, e.g. ``b"70 80 82 ..."``.
+        b: the block's bytes: b" \\n", then every row's pixel text followed by b"\\n".
+        newline: (n_rows,) the position in ``b`` of the b"\\n" that ends each row.
+        out: (n_rows, 2304) uint8 C-contiguous array to fill.
+        s: this thread's work arrays.
+    """
+    n, n_rows = len(b), len(newline)
+    s.reserve(n)
+    d = np.subtract(b, 48, out=s.d[:n])  # digit value; >= 10 for any other byte (uint8 wraps)
+    digit = np.less(d, 10, out=s.digit[:n])
+    n_spaces = np.count_nonzero(np.equal(b, 32, out=s.mask[:n]))
+    if np.count_nonzero(digit) + n_spaces + n_rows + 1 != n:  # the b"\n"s are ours
+        return False  # some other byte: a sign, a dot, a letter, a comma, a tab...
+    run2 = np.logical_and(digit[:-1], digit[1:], out=s.mask[:n - 1])  # 2 digits from here
+    if np.count_nonzero(np.logical_and(run2[:-2], run2[2:], out=s.mask2[:n - 3])):
+        return False  # 4 digits in a row ("0042" or "1000")
+    np.multiply(d, digit, out=d)  # digit values, 0 at separators
+    # The number whose last digit is byte k + 2 is value[k]: hundreds at byte k (when
+    # byte k + 1 is a digit too, else byte k belongs to the number before), tens at
+    # byte k + 1 (0 if it is a separator), ones at byte k + 2.
+    value = np.multiply(d[:-2], digit[1:-1], out=s.value[:n - 2])
+    value *= 100
+    low = np.multiply(d[1:-1], 10, out=s.low[:n - 2])
+    low += d[2:]
+    value += low
+    ends = np.flatnonzero(np.greater(digit[2:-1], digit[3:], out=s.mask[:n - 3]))  # the k's
+    if len(ends) != n_rows * N_PIXELS:
+        return False
+    # and 2304 in every row: each row's 2304th number ends before the row's b"\n" (at
+    # byte k + 2 < newline), and the next number after it
+    if not ((ends[N_PIXELS - 1::N_PIXELS] < newline - 2).all()
+            and (ends[N_PIXELS::N_PIXELS] > newline[:-1] - 2).all()):
+        return False
+    picked = np.take(value, ends, out=s.picked[:len(ends)], mode="clip")  # (clip: unbuffered)
+    if picked.max() > 255:
+        return False
+    np.copyto(out.reshape(-1), picked, casting="unsafe")
+    return True
 
-    Returns:
-        (pixels, errors): pixels of shape (len(fields), 2304) uint8 (zeros in
-        bad rows) and {row index in ``fields``: reason} for the rows that failed.
+
+def _parse_checked_block(buf: bytes, fields: list, newline: np.ndarray
+                         ) -> tuple[np.ndarray, dict[int, str]]:
+    """The careful pass of ``parse_pixel_block``: every row's value, or what is wrong with it.
+
+    Same arithmetic as the fast path, on fresh arrays, but it also reads numbers of four
+    or more digits and says which byte, number or count is wrong in each bad row.
     """
     n_rows = len(fields)
-    # Two separator bytes first, so the two bytes before any number's last digit exist.
-    buf = b"\n".join([b" "] + list(fields) + [b""])  # b" \n" + every row + b"\n"
     b = np.frombuffer(buf, np.uint8)
-    newline = np.cumsum([len(f) + 1 for f in fields]) + 1  # (n_rows,) the b"\n" after each row
     d = b - np.uint8(48)  # digit value; >= 10 for any other byte (uint8 wrap-around)
     digit = d < 10
     n_digits = np.count_nonzero(digit)
@@ -186,7 +250,44 @@ def parse_pixel_block(fields: list[bytes]) -> tuple[np.ndarray, dict[int, str]]:
     return out, errors
 
 
+def parse_pixel_block(fields: list, out: np.ndarray | None = None,
+                      scratch: _Scratch | None = None) -> tuple[np.ndarray, dict[int, str]]:
+    """Parse pixel fields (one bytes-like object per row) into uint8 rows.
+
+    Works on the bytes of the whole block at once: a number ends where a digit is
+    followed by a non-digit, and its value is read from the (at most three) digits that
+    end there: one ``np.flatnonzero`` finds the ends, and one gather reads the values,
+    worked out for every byte position beforehand from the digits at fixed offsets
+    (``np.fromstring`` would lose the row structure). A clean block, the usual case, is
+    checked with a few counts (about 3 ns per byte of text in all, on one core of the
+    shared 2-core machine); only a block that fails them is read again, carefully, to
+    word each bad row's error.
+
+    Args:
+        fields: the pixel text of each row, e.g. ``b"70 80 82 ..."``.
+        out: a C-contiguous uint8 array (len(fields), 2304) to fill; default: a new one.
+        scratch: work arrays to reuse, one ``_Scratch`` per thread; default: new ones.
+
+    Returns:
+        (pixels, errors): pixels of shape (len(fields), 2304) uint8 (``out`` if given;
+        zeros in bad rows) and {row index in ``fields``: reason} for the rows that failed.
+    """
+    if out is None:
+        out = np.empty((len(fields), N_PIXELS), np.uint8)
+    if not fields:
+        return out, {}
+    # Two separator bytes first, so the two bytes before any number's last digit exist.
+    buf = b"\n".join([b" ", *fields, b""])  # b" \n" + every row + b"\n"
+    newline = np.cumsum([len(f) + 1 for f in fields]) + 1  # (n_rows,) the b"\n" after each row
+    if _parse_clean_block(np.frombuffer(buf, np.uint8), newline, out, scratch or _Scratch()):
+        return out, {}
+    pixels, errors = _parse_checked_block(buf, fields, newline)
+    out[...] = pixels
+    return out, errors
+
+
 _USAGE_CODE = {u.encode(): k for k, u in enumerate(USAGES)}
+_LABEL_CODE = {str(k).encode(): k for k in range(NUM_CLASSES)}  # the usual label fields
 
 
 def _int_field(raw: bytes) -> int | None:
@@ -224,22 +325,26 @@ class _Rows:
     truncated_line: int | None = None
 
 
-def _scan_rows(data: bytes, pos: int, cols: list[str], on_block) -> _Rows:
-    """Read every data row's small fields in Python; hand pixel text to ``on_block`` in blocks."""
+def _scan_rows(data, pos: int, cols: list[str], on_block) -> _Rows:
+    """Read every data row's small fields in Python; hand pixel text to ``on_block`` in blocks.
+
+    ``on_block(fields, row0)`` gets the pixel text of each ``_BLOCK_ROWS`` rows in turn
+    (memoryviews into ``data``) and the index of the block's first row.
+    """
     n_cols, i_pix = len(cols), cols.index("pixels")
     i_lab = cols.index("label") if "label" in cols else None
     i_id = cols.index("id") if "id" in cols else None
     i_use = cols.index("usage") if "usage" in cols else None
-    n_left, n_right = i_pix, n_cols - 1 - i_pix  # fields before / after the pixel column
+    lefts, rights = range(i_pix), range(n_cols - 1 - i_pix)  # fields before / after pixels
     rows = _Rows([], [], [], [], [], {})
+    labels, ids, usage, lines, fields, skipped = (
+        rows.labels, rows.ids, rows.usage, rows.lines, rows.pixel_fields, rows.skipped)
+    find, rfind = data.find, data.rfind  # (bound once: this loop runs once a row)
     view = memoryview(data)  # pixel fields are sliced without copying
-    line_no, size = 1, len(data)
-
-    def small(bounds, k) -> bytes:
-        return _field(data[bounds[k] + 1:bounds[k + 1]])
-
+    block_rows = _BLOCK_ROWS
+    line_no, size, n_rows = 1, len(data), 0
     while pos < size:
-        end = data.find(b"\n", pos)
+        end = find(b"\n", pos)
         if end < 0:
             end = size
             rows.truncated_line = line_no + 1  # last line has no newline: maybe cut short
@@ -250,98 +355,160 @@ def _scan_rows(data: bytes, pos: int, cols: list[str], on_block) -> _Rows:
             continue  # blank line: not a row
         # Small fields are found from both ends; an extra comma stays inside the pixel
         # field, where the pixel parser trips on it and the count below names it.
-        bounds, reason = [start - 1], None
-        for _ in range(n_left):
-            bounds.append(data.find(b",", bounds[-1] + 1, stop))
+        bounds = [start - 1]
+        for _ in lefts:
+            bounds.append(find(b",", bounds[-1] + 1, stop))
+        p0 = bounds[-1] + 1
         right = [stop]
-        for _ in range(n_right):
-            right.insert(0, data.rfind(b",", bounds[-1] + 1, right[0]))
-        bounds += right
-        lab, ident, use = -1, -1, -1
-        if -1 in bounds:
-            reason = "missing field"
+        for _ in rights:
+            right.append(rfind(b",", p0, right[-1]))
+        bounds += reversed(right)
+        lab = ident = use = -1
+        reason = "missing field" if -1 in bounds else None
         if reason is None and i_lab is not None:
-            lab = _int_field(data[bounds[i_lab] + 1:bounds[i_lab + 1]])
-            if lab is None:
-                reason = f"label {small(bounds, i_lab).decode('latin-1')[:20]!r} is not an integer"
-            elif not 0 <= lab < NUM_CLASSES:
-                reason = f"label {lab} outside 0-{NUM_CLASSES - 1}"
+            raw = data[bounds[i_lab] + 1:bounds[i_lab + 1]]
+            lab = _LABEL_CODE.get(raw)
+            if lab is None:  # " 3", "+3", '"3"', or a bad one
+                lab = _int_field(raw)
+                if lab is None:
+                    reason = f"label {_field(raw).decode('latin-1')[:20]!r} is not an integer"
+                elif not 0 <= lab < NUM_CLASSES:
+                    reason = f"label {lab} outside 0-{NUM_CLASSES - 1}"
         if reason is None and i_id is not None:
-            ident = _int_field(data[bounds[i_id] + 1:bounds[i_id + 1]])
+            raw = data[bounds[i_id] + 1:bounds[i_id + 1]]
+            ident = _int_field(raw)
             if ident is None:
-                reason = f"id {small(bounds, i_id).decode('latin-1')[:20]!r} is not an integer"
+                reason = f"id {_field(raw).decode('latin-1')[:20]!r} is not an integer"
         if reason is None and i_use is not None:
-            use = _USAGE_CODE.get(data[bounds[i_use] + 1:bounds[i_use + 1]])
+            raw = data[bounds[i_use] + 1:bounds[i_use + 1]]
+            use = _USAGE_CODE.get(raw)
             if use is None:
-                use = _USAGE_CODE.get(small(bounds, i_use))
+                use = _USAGE_CODE.get(_field(raw))
             if use is None:
-                reason = (f"Usage {small(bounds, i_use).decode('latin-1')[:20]!r} is not one of "
+                reason = (f"Usage {_field(raw).decode('latin-1')[:20]!r} is not one of "
                           f"{', '.join(USAGES)}")
         if reason is not None:
-            n_fields = data.count(b",", start, stop) + 1  # bad rows only: a column missing/extra?
-            rows.skipped[line_no] = (_field_count_error(cols, n_fields) if n_fields != n_cols
-                                     else reason)
+            n_fields = data[start:stop].count(b",") + 1  # bad rows only: a column missing/extra?
+            skipped[line_no] = (_field_count_error(cols, n_fields) if n_fields != n_cols
+                                else reason)
             continue
-        p0, p1 = bounds[i_pix] + 1, bounds[i_pix + 1]
-        if data[p0:p0 + 1] == b'"' and data[p1 - 1:p1] == b'"':
+        p1 = bounds[i_pix + 1]
+        if p1 > p0 and data[p0] == 34 and data[p1 - 1] == 34:  # a quoted pixel field
             p0, p1 = p0 + 1, p1 - 1
-        rows.labels.append(lab)
-        rows.ids.append(ident if i_id is not None else len(rows.lines) + len(rows.skipped))
-        rows.usage.append(use)
-        rows.lines.append(line_no)
-        rows.pixel_fields.append(view[p0:p1])
-        if len(rows.pixel_fields) % _BLOCK_ROWS == 0:
-            on_block(rows.pixel_fields[-_BLOCK_ROWS:])
-    if len(rows.pixel_fields) % _BLOCK_ROWS:
-        on_block(rows.pixel_fields[-(len(rows.pixel_fields) % _BLOCK_ROWS):])
+        labels.append(lab)
+        ids.append(ident if i_id is not None else n_rows + len(skipped))
+        usage.append(use)
+        lines.append(line_no)
+        fields.append(view[p0:p1])
+        n_rows += 1
+        if n_rows % block_rows == 0:
+            on_block(fields[-block_rows:], n_rows - block_rows)
+    if n_rows % block_rows:
+        on_block(fields[-(n_rows % block_rows):], n_rows - n_rows % block_rows)
     return rows
 
 
-def _parse_pixels_threaded(data: bytes, pos: int, cols: list[str]):
-    """Scan rows and parse pixel blocks on two threads at once; returns (rows, block results)."""
-    pool = ThreadPoolExecutor(min(2, os.cpu_count() or 1))  # NumPy releases the GIL
-    futures = []
-    interval = sys.getswitchinterval()
-    # The scanning loop holds the GIL; a short switch interval lets the threads' NumPy
-    # calls start without waiting up to 5 ms each.
-    sys.setswitchinterval(1e-4)
-    try:
-        rows = _scan_rows(data, pos, cols, lambda block: futures.append(
-            pool.submit(parse_pixel_block, block)))
-        results = [f.result() for f in futures]
-    finally:
-        sys.setswitchinterval(interval)
-        pool.shutdown(cancel_futures=True)
-    return rows, results
+def _n_cores() -> int:
+    """CPU cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
-def parse_bytes(data: bytes, path: str | Path = "<bytes>") -> ParsedCSV:
+def _parse_rows(data, pos: int, cols: list[str], pixel_sink=None
+                ) -> tuple[_Rows, np.ndarray, dict[int, str]]:
+    """Scan the rows on this thread while helper threads parse their pixels, then help them.
+
+    NumPy releases the GIL, so the helpers' parsing runs beside the scanning loop, and
+    this thread joins them once the scan is done (one thread per core, up to four).
+    ``pixel_sink(row0, pixels)``, if given, is called on the parsing thread with each
+    block's pixels (bad rows zero) and the index of its first row.
+
+    Returns:
+        (rows, pixels (n_rows, 2304) in row order, {row index: reason} for bad pixel rows).
+    """
+    # The pixels go straight into one array (no copying blocks together at the end).
+    # A row of 2304 numbers takes at least 4608 bytes, so every good row fits; only
+    # rows past that (bad, short ones) get arrays of their own.
+    capacity = (len(data) - pos) // (2 * N_PIXELS) + 1
+    pixels = np.empty((capacity, N_PIXELS), np.uint8)
+    spilled: dict[int, np.ndarray] = {}  # first row of a block past capacity -> its pixels
+    errors: dict[int, str] = {}
+    todo: queue.SimpleQueue = queue.SimpleQueue()
+
+    def work() -> None:
+        scratch = _Scratch()
+        try:
+            while (block := todo.get()) is not None:
+                fields, row0 = block
+                end = row0 + len(fields)
+                px, errs = parse_pixel_block(fields, pixels[row0:end] if end <= capacity
+                                             else None, scratch)
+                if end > capacity:
+                    spilled[row0] = px
+                if pixel_sink is not None:
+                    pixel_sink(row0, px)
+                errors.update({row0 + r: reason for r, reason in errs.items()})
+        finally:
+            todo.put(None)  # the end-of-work mark, passed on to the next worker
+
+    n_helpers = min(_n_cores(), 4) - 1
+    with ThreadPoolExecutor(max(n_helpers, 1)) as pool:
+        helpers = [pool.submit(work) for _ in range(n_helpers)]
+        interval = sys.getswitchinterval()
+        # The scanning loop holds the GIL; a short switch interval lets the helpers'
+        # NumPy calls start without waiting up to 5 ms each.
+        sys.setswitchinterval(1e-4)
+        try:
+            rows = _scan_rows(data, pos, cols, lambda fields, row0: todo.put((fields, row0)))
+        finally:
+            sys.setswitchinterval(interval)
+            todo.put(None)
+        work()  # parse what is left, beside the helpers
+        for h in helpers:
+            h.result()
+    if spilled:
+        blocks = [spilled[k] for k in sorted(spilled)]
+        return rows, np.concatenate([pixels[:min(spilled)], *blocks]), errors
+    return rows, pixels[:len(rows.lines)], errors
+
+
+_NON_SPACE = re.compile(rb"\S")
+
+
+def parse_bytes(data, path: str | Path = "<bytes>", pixel_sink=None) -> ParsedCSV:
     """Parse the bytes of a FER CSV file; never raises for a bad row, only lists it.
+
+    Args:
+        data: the file's bytes: ``bytes``, or an ``mmap`` of the file (never copied whole).
+        path: the file, for messages.
+        pixel_sink: called as ``pixel_sink(row0, pixels)`` with every block of parsed
+            rows (uint8, (n, 2304); bad rows zero), on the thread that parsed it, while
+            parsing goes on: ``row0`` counts the rows that reached the pixel parser,
+            which are all rows of ``x`` when no row was dropped (``io`` writes its cache
+            this way).
 
     Raises:
         FERDataError: for an empty file or a missing/unknown header (nothing to read).
     """
     path = Path(path)
-    if data.startswith(b"\xef\xbb\xbf"):  # UTF-8 byte-order mark from Excel/Notepad
-        data = data[3:]
-    if re.search(rb"\S", data) is None:  # (data.strip() would copy the whole file)
+    start = 3 if data[:3] == b"\xef\xbb\xbf" else 0  # UTF-8 byte-order mark (Excel, Notepad)
+    if _NON_SPACE.search(data, start) is None:
         raise FERDataError(path, "empty file (no header, no rows)")
-    end = data.find(b"\n")
+    end = data.find(b"\n", start)
     header_end = len(data) if end < 0 else end
-    layout, cols = _read_header(path, data[:header_end].decode("utf-8", "replace").strip())
-    rows, results = _parse_pixels_threaded(data, header_end + 1, cols)
+    layout, cols = _read_header(path, data[start:header_end].decode("utf-8", "replace").strip())
+    rows, pixels, pixel_errors = _parse_rows(data, header_end + 1, cols, pixel_sink)
 
     skipped = rows.skipped
     keep = np.ones(len(rows.lines), bool)
-    for b0, (_, errs) in zip(range(0, len(rows.lines), _BLOCK_ROWS), results):
-        for r, reason in errs.items():
-            keep[b0 + r] = False
-            n_commas = bytes(rows.pixel_fields[b0 + r]).count(b",")
-            if n_commas:  # the pixel parser tripped on an extra column
-                reason = _field_count_error(cols, len(cols) + n_commas)
-            skipped[rows.lines[b0 + r]] = reason
-    pixels = (np.concatenate([px for px, _ in results]) if results
-              else np.zeros((0, N_PIXELS), np.uint8))
+    for r, reason in pixel_errors.items():
+        keep[r] = False
+        n_commas = bytes(rows.pixel_fields[r]).count(b",")
+        if n_commas:  # the pixel parser tripped on an extra column
+            reason = _field_count_error(cols, len(cols) + n_commas)
+        skipped[rows.lines[r]] = reason
+    rows.pixel_fields.clear()  # release the views into data (an mmap can then be closed)
     lines = np.asarray(rows.lines, np.int64)
     ids = np.asarray(rows.ids, np.int64)
     if "id" in cols:  # duplicate ids: the later occurrence is the bad row
@@ -378,8 +545,8 @@ def format_pixels(x: np.ndarray) -> list[bytes]:
     """Format uint8 images (N, 48, 48[, 1]) as the space-separated pixel text of each row."""
     flat = np.ascontiguousarray(x, dtype=np.uint8).reshape(len(x), -1)
     rows: list[bytes] = []
-    for b0 in range(0, len(flat), _BLOCK_ROWS):
-        px = flat[b0:b0 + _BLOCK_ROWS]
+    for b0 in range(0, len(flat), _FORMAT_ROWS):
+        px = flat[b0:b0 + _FORMAT_ROWS]
         width = _NDIGITS[px] + 1  # digits plus the space after each number
         offsets = np.cumsum(width.ravel()) - width.ravel()
         out = np.full(int(width.sum()), 32, np.uint8)

@@ -6,6 +6,7 @@ and reads that back, so the same loading code serves both.
 """
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import mmap
@@ -14,6 +15,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ import pandas as pd
 
 from .. import atomic
 from ..config import cache_dir, data_source, get_profile
-from .csvparse import USAGES, FERDataError, ParsedCSV, format_pixels, parse_bytes
+from .csvparse import N_PIXELS, USAGES, FERDataError, ParsedCSV, format_pixels, parse_bytes
 
 
 @dataclass
@@ -157,18 +159,50 @@ def _load_cache(cache: Path, st: os.stat_result, path: Path) -> ParsedCSV | None
         return None
 
 
-def _save_cache(cache: Path, parsed: ParsedCSV, st: os.stat_result, sha1) -> None:
-    """Write the pixels as a plain .npy, then the small .npz that names it (each atomically).
+def _npy_header(n_rows: int) -> bytes:
+    """The .npy header of a uint8 (n_rows, 48, 48, 1) array, as ``np.save`` writes it."""
+    buf = BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": "|u1", "fortran_order": False,
+                                               "shape": (n_rows, 48, 48, 1)})
+    return buf.getvalue()
 
-    The .npy gets a new name each time, so the .npz on disk always names a complete
-    pixel file that belongs to it; older pixel files are removed afterwards.
+
+# np.save leaves room for 21 digits in the first dimension, so the header's length is the
+# same for every row count: the rows can be written before the count is known.
+_NPY_HEADER_LEN = len(_npy_header(0))
+
+
+def _parse_and_cache(data, path: Path, cache: Path, st: os.stat_result, sha1) -> ParsedCSV:
+    """Parse ``data`` and write its cache: the pixels as a plain .npy, then the small .npz.
+
+    The parsing threads write each block of pixels into the new .npy at its rows' offset
+    as soon as it is parsed, so the write (83 MB for FER2013) overlaps the parse instead
+    of following it; the header goes in last, once the row count is known. If rows were
+    dropped after parsing (bad rows, duplicate ids), the .npy is written again from the
+    final array. Each file is written atomically; the .npy gets a new name each time, so
+    the .npz on disk always names a complete pixel file that belongs to it; older pixel
+    files are removed afterwards.
 
     Args:
         sha1: a Future of the content hash for a racy file, else None.
     """
     x_file = cache.with_name(f"{cache.stem}-{uuid.uuid4().hex[:8]}.x.npy")
-    with atomic.atomic_path(x_file) as tmp:
-        np.save(tmp, parsed.x)  # uncompressed: a write at disk speed, a read without zlib
+    with atomic.atomic_path(x_file) as tmp, open(tmp, "r+b") as f:
+        written = []  # rows per block (list.append is thread-safe)
+
+        def write_rows(row0: int, pixels: np.ndarray) -> None:
+            view, at = memoryview(pixels).cast("B"), _NPY_HEADER_LEN + row0 * N_PIXELS
+            while view:
+                n = os.pwrite(f.fileno(), view, at)
+                view, at = view[n:], at + n
+            written.append(len(pixels))
+
+        parsed = parse_bytes(data, path, write_rows if hasattr(os, "pwrite") else None)
+        if written and sum(written) == len(parsed.x):  # every row written is a row of x
+            os.pwrite(f.fileno(), _npy_header(len(parsed.x)), 0)
+        else:  # no os.pwrite (Windows), no rows, or rows dropped: write x as it is
+            f.truncate(0)
+            np.save(f, parsed.x)  # uncompressed: a write at disk speed, a read without zlib
     with atomic.atomic_path(cache) as tmp:
         np.savez(tmp, version=_CACHE_VERSION, stat=_stat_key(st),
                  sha1="" if sha1 is None else sha1.result(), x_file=x_file.name,
@@ -179,6 +213,30 @@ def _save_cache(cache: Path, parsed: ParsedCSV, st: os.stat_result, sha1) -> Non
     for old in cache.parent.glob(f"{glob.escape(cache.stem)}-{'[0-9a-f]' * 8}.x.npy"):
         if old != x_file:
             old.unlink(missing_ok=True)
+    return parsed
+
+
+@contextlib.contextmanager
+def _file_bytes(path: Path, snapshot: bool):
+    """Yield the file's bytes: mapped into memory (no copy of its 300 MB), or read.
+
+    A file that changed just now (``snapshot``) is read instead: it may still be
+    changing, and its bytes must be hashed and parsed as one snapshot; a mapped file cut
+    short under the parse would also end the process (SIGBUS). An empty file cannot be
+    mapped.
+    """
+    with open(path, "rb") as f:
+        if snapshot or os.fstat(f.fileno()).st_size == 0:
+            yield f.read()
+            return
+        data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        yield data
+    finally:
+        try:
+            data.close()
+        except BufferError:  # a view of it is still alive (in a traceback): unmapped when freed
+            pass
 
 
 def read_csv(path: str | Path, on_error: str = "raise", cache: bool = True) -> ParsedCSV:
@@ -208,17 +266,16 @@ def read_csv(path: str | Path, on_error: str = "raise", cache: bool = True) -> P
     cache_path = _cache_file(path) if cache else None
     parsed = _load_cache(cache_path, st, path) if cache_path is not None else None
     if parsed is None:
-        read_ns = time.time_ns()
-        data = path.read_bytes()
-        hasher = ThreadPoolExecutor(1) if cache and _is_racy(st, read_ns) else None
-        sha1 = hasher.submit(_digest, data) if hasher else None  # overlaps the parse
-        try:
-            parsed = parse_bytes(data, path)
-            if cache_path is not None:
-                _save_cache(cache_path, parsed, st, sha1)
-        finally:
-            if hasher:
-                hasher.shutdown()
+        racy = _is_racy(st, time.time_ns())
+        with _file_bytes(path, snapshot=racy) as data:
+            hasher = ThreadPoolExecutor(1) if cache and racy else None
+            sha1 = hasher.submit(_digest, data) if hasher else None  # overlaps the parse
+            try:
+                parsed = (parse_bytes(data, path) if cache_path is None
+                          else _parse_and_cache(data, path, cache_path, st, sha1))
+            finally:
+                if hasher:
+                    hasher.shutdown()
     if on_error == "raise" and len(parsed.skipped):
         first = parsed.skipped.iloc[0]
         more = len(parsed.skipped) - 1
