@@ -383,9 +383,7 @@ def test_rows_stay_in_order_with_any_number_of_threads(tmp_path, rng, monkeypatc
     assert p.lines.tolist() == list(range(2, 42))
 
 
-def test_many_short_bad_rows_past_the_preallocated_rows(tmp_path, rng, monkeypatch):
-    # The pixel array is sized for the rows a file of this size can hold if they are good;
-    # short bad rows can outnumber that, and get arrays of their own.
+def test_many_short_bad_rows_among_good_ones(tmp_path, rng, monkeypatch):
     from fer_kit.data import csvparse
     monkeypatch.setattr(csvparse, "_BLOCK_ROWS", 4)
     x = _images(rng, 5)

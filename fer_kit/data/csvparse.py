@@ -12,11 +12,11 @@ layout         header                      rows
 ``test``       ``id,feature``              course test file (no labels)
 =============  ==========================  =====================================
 
-Pixels are 2,304 space-separated integers 0-255 per row. The pixel text is
-parsed as bytes with NumPy, a block of rows at a time, by a helper thread while
-the calling thread reads the small fields row by row, and then by both (one
-thread per core, up to four), straight into the one output array; many times
-faster than a per-row ``np.array(row.split(), float)`` loop; the figures are in
+Pixels are 2,304 space-separated integers 0-255 per row. The small fields are
+read row by row in Python; the pixel text is parsed as bytes with NumPy, a block
+of rows at a time, by the calling thread and helper threads together (one per
+core, up to four), straight into one output array: many times faster than a
+per-row ``np.array(row.split(), float)`` loop; the figures are in
 benchmarks/bench_csv.py and the README.
 
 Every problem is reported with the file, the line number (the header is line 1)
@@ -26,9 +26,7 @@ skipped row is listed with its reason; nothing is dropped silently.
 from __future__ import annotations
 
 import os
-import queue
 import re
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -325,11 +323,10 @@ class _Rows:
     truncated_line: int | None = None
 
 
-def _scan_rows(data, pos: int, cols: list[str], on_block) -> _Rows:
-    """Read every data row's small fields in Python; hand pixel text to ``on_block`` in blocks.
+def _scan_rows(data, pos: int, cols: list[str]) -> _Rows:
+    """Read every data row's small fields in Python, and where its pixel text lies.
 
-    ``on_block(fields, row0)`` gets the pixel text of each ``_BLOCK_ROWS`` rows in turn
-    (memoryviews into ``data``) and the index of the block's first row.
+    The pixel fields are kept as memoryviews into ``data`` (no copies).
     """
     n_cols, i_pix = len(cols), cols.index("pixels")
     i_lab = cols.index("label") if "label" in cols else None
@@ -341,8 +338,7 @@ def _scan_rows(data, pos: int, cols: list[str], on_block) -> _Rows:
         rows.labels, rows.ids, rows.usage, rows.lines, rows.pixel_fields, rows.skipped)
     find, rfind = data.find, data.rfind  # (bound once: this loop runs once a row)
     view = memoryview(data)  # pixel fields are sliced without copying
-    block_rows = _BLOCK_ROWS
-    line_no, size, n_rows = 1, len(data), 0
+    line_no, size = 1, len(data)
     while pos < size:
         end = find(b"\n", pos)
         if end < 0:
@@ -396,15 +392,10 @@ def _scan_rows(data, pos: int, cols: list[str], on_block) -> _Rows:
         if p1 > p0 and data[p0] == 34 and data[p1 - 1] == 34:  # a quoted pixel field
             p0, p1 = p0 + 1, p1 - 1
         labels.append(lab)
-        ids.append(ident if i_id is not None else n_rows + len(skipped))
+        ids.append(ident if i_id is not None else len(lines) + len(skipped))
         usage.append(use)
         lines.append(line_no)
         fields.append(view[p0:p1])
-        n_rows += 1
-        if n_rows % block_rows == 0:
-            on_block(fields[-block_rows:], n_rows - block_rows)
-    if n_rows % block_rows:
-        on_block(fields[-(n_rows % block_rows):], n_rows - n_rows % block_rows)
     return rows
 
 
@@ -415,62 +406,38 @@ def _n_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _parse_rows(data, pos: int, cols: list[str], pixel_sink=None
-                ) -> tuple[_Rows, np.ndarray, dict[int, str]]:
-    """Scan the rows on this thread while helper threads parse their pixels, then help them.
+def _parse_pixels(fields: list, pixel_sink=None) -> tuple[np.ndarray, dict[int, str]]:
+    """Parse every row's pixel text, a block of rows at a time, on one thread per core.
 
-    NumPy releases the GIL, so the helpers' parsing runs beside the scanning loop, and
-    this thread joins them once the scan is done (one thread per core, up to four).
-    ``pixel_sink(row0, pixels)``, if given, is called on the parsing thread with each
-    block's pixels (bad rows zero) and the index of its first row.
+    The calling thread works beside up to three helpers; NumPy releases the GIL, so
+    the blocks are parsed in parallel, straight into one array. ``pixel_sink(row0,
+    pixels)``, if given, is called on the parsing thread with each block's pixels (bad
+    rows zero) and the index of its first row.
 
     Returns:
-        (rows, pixels (n_rows, 2304) in row order, {row index: reason} for bad pixel rows).
+        (pixels (n_rows, 2304) in row order, {row index: reason} for the bad rows).
     """
-    # The pixels go straight into one array (no copying blocks together at the end).
-    # A row of 2304 numbers takes at least 4608 bytes, so every good row fits; only
-    # rows past that (bad, short ones) get arrays of their own.
-    capacity = (len(data) - pos) // (2 * N_PIXELS) + 1
-    pixels = np.empty((capacity, N_PIXELS), np.uint8)
-    spilled: dict[int, np.ndarray] = {}  # first row of a block past capacity -> its pixels
+    pixels = np.empty((len(fields), N_PIXELS), np.uint8)
     errors: dict[int, str] = {}
-    todo: queue.SimpleQueue = queue.SimpleQueue()
+    block_rows = _BLOCK_ROWS
+    todo = iter(range(0, len(fields), block_rows))  # shared: each block goes to one thread
 
     def work() -> None:
         scratch = _Scratch()
-        try:
-            while (block := todo.get()) is not None:
-                fields, row0 = block
-                end = row0 + len(fields)
-                px, errs = parse_pixel_block(fields, pixels[row0:end] if end <= capacity
-                                             else None, scratch)
-                if end > capacity:
-                    spilled[row0] = px
-                if pixel_sink is not None:
-                    pixel_sink(row0, px)
-                errors.update({row0 + r: reason for r, reason in errs.items()})
-        finally:
-            todo.put(None)  # the end-of-work mark, passed on to the next worker
+        for row0 in todo:
+            end = row0 + block_rows
+            _, errs = parse_pixel_block(fields[row0:end], pixels[row0:end], scratch)
+            if pixel_sink is not None:
+                pixel_sink(row0, pixels[row0:end])
+            errors.update({row0 + r: reason for r, reason in errs.items()})
 
     n_helpers = min(_n_cores(), 4) - 1
     with ThreadPoolExecutor(max(n_helpers, 1)) as pool:
         helpers = [pool.submit(work) for _ in range(n_helpers)]
-        interval = sys.getswitchinterval()
-        # The scanning loop holds the GIL; a short switch interval lets the helpers'
-        # NumPy calls start without waiting up to 5 ms each.
-        sys.setswitchinterval(1e-4)
-        try:
-            rows = _scan_rows(data, pos, cols, lambda fields, row0: todo.put((fields, row0)))
-        finally:
-            sys.setswitchinterval(interval)
-            todo.put(None)
-        work()  # parse what is left, beside the helpers
+        work()
         for h in helpers:
             h.result()
-    if spilled:
-        blocks = [spilled[k] for k in sorted(spilled)]
-        return rows, np.concatenate([pixels[:min(spilled)], *blocks]), errors
-    return rows, pixels[:len(rows.lines)], errors
+    return pixels, errors
 
 
 _NON_SPACE = re.compile(rb"\S")
@@ -498,7 +465,8 @@ def parse_bytes(data, path: str | Path = "<bytes>", pixel_sink=None) -> ParsedCS
     end = data.find(b"\n", start)
     header_end = len(data) if end < 0 else end
     layout, cols = _read_header(path, data[start:header_end].decode("utf-8", "replace").strip())
-    rows, pixels, pixel_errors = _parse_rows(data, header_end + 1, cols, pixel_sink)
+    rows = _scan_rows(data, header_end + 1, cols)
+    pixels, pixel_errors = _parse_pixels(rows.pixel_fields, pixel_sink)
 
     skipped = rows.skipped
     keep = np.ones(len(rows.lines), bool)
