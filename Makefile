@@ -27,15 +27,23 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(BIN)/fer-kit demo --out build
 
-# Unit tests, then every notebook top to bottom with nbval in the smoke profile.
+# Unit tests, then every notebook top to bottom with nbval in the smoke profile: on
+# TensorFlow, then again on JAX (tests/conftest.py says which tests run once). JAX keeps
+# its compiled programs in build/jax-cache, so a model compiled once is not compiled again.
 NBVAL := build/nbval
-test: install-dev
-	FER_KIT_PROFILE=smoke $(BIN)/python -m pytest -q tests
-	rm -rf $(NBVAL)
-	FER_KIT_PROFILE=smoke MPLBACKEND=Agg FER_KIT_RUNS=$(CURDIR)/$(NBVAL)/runs \
-	  FER_KIT_FIGURES=$(CURDIR)/$(NBVAL)/figures \
+SMOKE := FER_KIT_PROFILE=smoke MPLBACKEND=Agg
+NBVAL_RUN = $(SMOKE) FER_KIT_RUNS=$(CURDIR)/$(NBVAL)/runs FER_KIT_FIGURES=$(CURDIR)/$(NBVAL)/figures \
 	  $(BIN)/python -m pytest -q -p no:cacheprovider --nbval-lax \
 	  --sanitize-with .nbval-sanitize.cfg notebooks
+JAX := KERAS_BACKEND=jax JAX_COMPILATION_CACHE_DIR=$(CURDIR)/build/jax-cache \
+	JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS=0
+test: install-dev
+	$(SMOKE) $(BIN)/python -m pytest -q tests
+	rm -rf $(NBVAL)
+	$(NBVAL_RUN)
+	$(JAX) $(SMOKE) $(BIN)/python -m pytest -q -p no:cacheprovider tests
+	rm -rf $(NBVAL)
+	$(JAX) $(NBVAL_RUN)
 
 bench: install-dev
 	for f in benchmarks/bench_*.py; do $(BIN)/python $$f || exit 1; done

@@ -9,6 +9,9 @@ import pytest
 import tensorflow as tf
 from scipy.ndimage import zoom
 
+# keras-vis's documented calls checked against TensorFlow (tapes, tf-keras-vis)
+pytestmark = pytest.mark.tf_reference
+
 from fer_kit import models, vis
 from fer_kit.keras_vis import callbacks
 from fer_kit.keras_vis.input_modifiers import Jitter

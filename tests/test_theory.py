@@ -35,6 +35,7 @@ def test_conv_shapes_of_seed000_cnn():
 
 
 @pytest.mark.parametrize("case", range(10))
+@pytest.mark.tf_reference
 def test_batchnorm_forward_backward_match_tensorflow(case):
     rng = np.random.default_rng(case)
     m, d = int(rng.integers(2, 20)), int(rng.integers(1, 8))

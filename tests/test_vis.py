@@ -47,6 +47,7 @@ def _logit_grad(model, x, targets):
     return tape.gradient(s, xt).numpy(), logits.numpy()
 
 
+@pytest.mark.tf_reference  # its reference is tf.GradientTape on the Keras model
 def test_vanilla_gradient_equals_autodiff_of_the_logit(x):
     model = _small()
     t = np.array([0, 1, 2, 3, 4, 0])
@@ -57,6 +58,7 @@ def test_vanilla_gradient_equals_autodiff_of_the_logit(x):
     assert model.layers[-1].activation is keras.activations.softmax  # user's model untouched
 
 
+@pytest.mark.tf_reference  # its reference is tf.GradientTape on the Keras model
 def test_saliency_maps_shape_range_and_grad_modifiers(x):
     model = _small()
     m = vis.saliency(model, x, 1)
@@ -111,6 +113,7 @@ def _manual_modified_grad(model, x, t, mode):
     return tape.gradient(s, xt).numpy()
 
 
+@pytest.mark.tf_reference  # its reference is tf.GradientTape on the Keras model
 @pytest.mark.parametrize("activation,act_layer", [("relu", False), ("selu", False),
                                                   ("leaky_relu", True), ("relu", True)])
 @pytest.mark.parametrize("mode", ["guided", "deconvnet"])
@@ -123,6 +126,7 @@ def test_backprop_modifiers_on_relu_selu_leakyrelu(x, activation, act_layer, mod
     assert not np.allclose(g, vanilla, atol=1e-4)  # the modifier changes the map
 
 
+@pytest.mark.tf_reference  # its reference is tf.GradientTape on the Keras model
 def test_tf_keras_vis_agreement(x):
     """Vanilla, guided and Grad-CAM equal tf-keras-vis's on the same model (within 1e-4)."""
     pytest.importorskip("tf_keras_vis")
@@ -157,6 +161,7 @@ def test_integrated_gradients_completeness(x):
         model, x, attr, t).mean()
 
 
+@pytest.mark.tf_reference  # its reference is tf.GradientTape on the Keras model
 def test_smoothgrad_averages_noisy_gradients(x):
     model = _small("selu")
     sg = vis.saliency(model, x[:2], 1, smooth_samples=8, absolute=False, keepdims=True,
@@ -230,7 +235,7 @@ def test_feature_maps_and_kernels():
     model = _small()
     img = np.random.default_rng(0).normal(size=(20, 16, 3)).astype("float32")
     fm = vis.feature_maps(model, "conv0", img)
-    ref = keras.Model(model.inputs, model.get_layer("conv0").output)(img[None]).numpy()[0]
+    ref = np.asarray(keras.Model(model.inputs, model.get_layer("conv0").output)(img[None]))[0]
     np.testing.assert_allclose(fm, ref, atol=1e-6)
     assert vis.kernels(model, "conv1").shape == (3, 3, 6, 8)
     with pytest.raises(ValueError, match="no 2-D convolution kernel"):
@@ -259,6 +264,7 @@ def test_cascading_randomization_and_mask_share():
 
 
 # ---- the graphs share every variable with the model, and never change it ------------------
+@pytest.mark.tf_reference  # its reference is tf.GradientTape on the Keras model
 def test_reinitializing_the_output_layer_changes_the_maps(x):
     """The logits copy of a softmax layer shares its variables (it used to copy them)."""
     model = _small()
@@ -281,6 +287,7 @@ def test_reinitializing_the_output_layer_changes_the_maps(x):
     assert (first < 0.999).all()
 
 
+@pytest.mark.tf_reference  # its reference is tf.GradientTape on the Keras model
 def test_a_training_step_shows_in_the_next_call(x):
     model = _small()
     model.compile(optimizer=keras.optimizers.SGD(0.5), loss="sparse_categorical_crossentropy")
@@ -346,6 +353,7 @@ def test_the_users_model_is_never_changed(x, activation, act_layer):
     np.testing.assert_array_equal(out, model.predict(x, verbose=0))
 
 
+@pytest.mark.tf_reference  # its reference is tf.GradientTape on the Keras model
 def test_preprocessing_layers_first_gradients_are_wrt_raw_pixels():
     """A model that takes uint8-range pixels and normalizes inside (Rescaling, Normalization):
     gradients are with respect to the raw input, as autodiff of the whole model gives."""
