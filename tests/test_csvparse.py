@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import mmap
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -435,3 +436,44 @@ def test_old_files_are_mapped_and_new_ones_read_alike(tmp_path, monkeypatch, old
     assert seen == [mmap.mmap if old else bytes]
     assert p.y.tolist() == [3, 4] and p.usage.tolist() == [0, 2] and p.lines.tolist() == [2, 4]
     assert (p.x == 7).all() and len(p.skipped) == 0
+
+
+@pytest.mark.parametrize("layout", ["fer2013", "train"])
+def test_rows_read_at_once_match_rows_read_one_by_one(layout):
+    # The usual rows are read with NumPy all at once; every row must come out as the
+    # row-by-row reader (which reads all the others) would have it.
+    from fer_kit.data import csvparse
+    px = "1 2 3"  # the pixel text itself is not looked at here
+    rows = ["3,{px},Training", "0,{px},PublicTest\r", '2,"{px}",PrivateTest', " 3,{px},Training",
+            "+3,{px},Training", "10,{px},Training", "7,{px},Training", "3,{px},Training ",
+            "3,{px},Validation", "3,{px}", "3", "", "   ", "        ", "3,,Training", "3,Training",
+            "3,{px},x,Training", "3,{px},,Training", '3,"{px},Training', "6,{px},PrivateTest"]
+    if layout == "train":
+        rows = [r.replace(",Training", "").replace(",PublicTest", "").replace(",PrivateTest", "")
+                for r in rows] + ["3,", "4,{px},5"]
+    header = {"fer2013": "emotion,pixels,Usage", "train": "label,feature"}[layout]
+    text = "\n".join([header] + [r.format(px=px) for r in rows] + ["5,{px}".format(px=px)])
+    data = text.encode()
+    pos = data.index(b"\n") + 1
+    _, cols = csvparse._read_header(Path("x.csv"), header)
+    got = csvparse._scan_rows(data, pos, cols)
+    want = csvparse._Rows([], [], [], [], [], {})
+    for i, line in enumerate(data[pos:].split(b"\n")):
+        start = pos + sum(len(x) + 1 for x in data[pos:].split(b"\n")[:i])
+        stop = start + len(line) - line.endswith(b"\r")
+        if stop - start < 8 and not data[start:stop].strip():
+            continue
+        row = csvparse._read_row(data, start, stop, cols)
+        if isinstance(row, str):
+            want.skipped[i + 2] = row
+            continue
+        lab, ident, use, p0, p1 = row
+        want.labels.append(lab)
+        want.ids.append(len(want.lines) + len(want.skipped))
+        want.usage.append(use)
+        want.lines.append(i + 2)
+        want.pixel_fields.append(data[p0:p1])
+    want.truncated_line = len(rows) + 2  # the last line has no line end
+    assert [bytes(f) for f in got.pixel_fields] == want.pixel_fields
+    got.pixel_fields = want.pixel_fields
+    assert got == want

@@ -323,79 +323,122 @@ class _Rows:
     truncated_line: int | None = None
 
 
-def _scan_rows(data, pos: int, cols: list[str]) -> _Rows:
-    """Read every data row's small fields in Python, and where its pixel text lies.
+def _read_row(data, start: int, stop: int, cols: list[str]) -> tuple | str:
+    """Read the row ``data[start:stop]`` field by field, or say why it is bad.
 
-    The pixel fields are kept as memoryviews into ``data`` (no copies).
+    Returns:
+        (label, id, usage, p0, p1), -1 for a column the layout lacks, the pixel text
+        being ``data[p0:p1]``; or the reason the row is bad.
     """
     n_cols, i_pix = len(cols), cols.index("pixels")
-    i_lab = cols.index("label") if "label" in cols else None
-    i_id = cols.index("id") if "id" in cols else None
-    i_use = cols.index("usage") if "usage" in cols else None
-    lefts, rights = range(i_pix), range(n_cols - 1 - i_pix)  # fields before / after pixels
-    rows = _Rows([], [], [], [], [], {})
-    labels, ids, usage, lines, fields, skipped = (
-        rows.labels, rows.ids, rows.usage, rows.lines, rows.pixel_fields, rows.skipped)
-    find, rfind = data.find, data.rfind  # (bound once: this loop runs once a row)
-    view = memoryview(data)  # pixel fields are sliced without copying
-    line_no, size = 1, len(data)
-    while pos < size:
-        end = find(b"\n", pos)
-        if end < 0:
-            end = size
-            rows.truncated_line = line_no + 1  # last line has no newline: maybe cut short
-        line_no += 1
-        stop = end - 1 if end > pos and data[end - 1] == 13 else end  # CRLF
-        start, pos = pos, end + 1
-        if stop - start < 8 and not data[start:stop].strip():
-            continue  # blank line: not a row
-        # Small fields are found from both ends; an extra comma stays inside the pixel
-        # field, where the pixel parser trips on it and the count below names it.
-        bounds = [start - 1]
-        for _ in lefts:
-            bounds.append(find(b",", bounds[-1] + 1, stop))
-        p0 = bounds[-1] + 1
-        right = [stop]
-        for _ in rights:
-            right.append(rfind(b",", p0, right[-1]))
-        bounds += reversed(right)
-        lab = ident = use = -1
-        reason = "missing field" if -1 in bounds else None
-        if reason is None and i_lab is not None:
-            raw = data[bounds[i_lab] + 1:bounds[i_lab + 1]]
-            lab = _LABEL_CODE.get(raw)
-            if lab is None:  # " 3", "+3", '"3"', or a bad one
-                lab = _int_field(raw)
-                if lab is None:
-                    reason = f"label {_field(raw).decode('latin-1')[:20]!r} is not an integer"
-                elif not 0 <= lab < NUM_CLASSES:
-                    reason = f"label {lab} outside 0-{NUM_CLASSES - 1}"
-        if reason is None and i_id is not None:
-            raw = data[bounds[i_id] + 1:bounds[i_id + 1]]
-            ident = _int_field(raw)
+    # Small fields are found from both ends; an extra comma stays inside the pixel
+    # field, where the pixel parser trips on it and parse_bytes names it.
+    bounds = [start - 1]
+    for _ in range(i_pix):
+        bounds.append(data.find(b",", bounds[-1] + 1, stop))
+    p0 = bounds[-1] + 1
+    right = [stop]
+    for _ in range(n_cols - 1 - i_pix):
+        right.append(data.rfind(b",", p0, right[-1]))
+    bounds += reversed(right)
+    if -1 in bounds:
+        reason = "missing field"
+    else:
+        raw = {c: data[bounds[k] + 1:bounds[k + 1]] for k, c in enumerate(cols) if c != "pixels"}
+        lab, ident, use, reason = -1, -1, -1, None
+        if "label" in cols:
+            lab = _int_field(raw["label"])
+            if lab is None:
+                reason = f"label {_field(raw['label']).decode('latin-1')[:20]!r} is not an integer"
+            elif not 0 <= lab < NUM_CLASSES:
+                reason = f"label {lab} outside 0-{NUM_CLASSES - 1}"
+        if reason is None and "id" in cols:
+            ident = _int_field(raw["id"])
             if ident is None:
-                reason = f"id {_field(raw).decode('latin-1')[:20]!r} is not an integer"
-        if reason is None and i_use is not None:
-            raw = data[bounds[i_use] + 1:bounds[i_use + 1]]
-            use = _USAGE_CODE.get(raw)
+                reason = f"id {_field(raw['id']).decode('latin-1')[:20]!r} is not an integer"
+        if reason is None and "usage" in cols:
+            use = _USAGE_CODE.get(raw["usage"], _USAGE_CODE.get(_field(raw["usage"])))
             if use is None:
-                use = _USAGE_CODE.get(_field(raw))
-            if use is None:
-                reason = (f"Usage {_field(raw).decode('latin-1')[:20]!r} is not one of "
-                          f"{', '.join(USAGES)}")
-        if reason is not None:
-            n_fields = data[start:stop].count(b",") + 1  # bad rows only: a column missing/extra?
-            skipped[line_no] = (_field_count_error(cols, n_fields) if n_fields != n_cols
-                                else reason)
+                reason = (f"Usage {_field(raw['usage']).decode('latin-1')[:20]!r} is not one "
+                          f"of {', '.join(USAGES)}")
+    if reason is not None:
+        n_fields = data[start:stop].count(b",") + 1  # a column missing or extra?
+        return _field_count_error(cols, n_fields) if n_fields != n_cols else reason
+    p1 = bounds[i_pix + 1]
+    if p1 > p0 and data[p0] == 34 and data[p1 - 1] == 34:  # a quoted pixel field
+        p0, p1 = p0 + 1, p1 - 1
+    return lab, ident, use, p0, p1
+
+
+_USAGE_ENDS = [(b"," + u.encode(), k) for k, u in enumerate(USAGES)]  # ",Training" ...
+
+
+def _scan_rows(data, pos: int, cols: list[str]) -> _Rows:
+    """Find every data row (from ``pos`` on), its small fields and where its pixel text lies.
+
+    The lines are found with ``find``. Rows of the usual form, ``3,<pixels>,Training``
+    in fer2013.csv and ``3,<pixels>`` in train.csv (a one-digit label, a Usage as
+    written, no quotes), are then read all at once with NumPy from where their lines
+    start and end; every other row, and every row of the other layouts, is read by
+    ``_read_row``, one by one, which also says what is wrong with a bad one. The pixel
+    fields are kept as memoryviews into ``data`` (no copies).
+    """
+    rows = _Rows([], [], [], [], [], {})
+    find, size = data.find, len(data)
+    ends, at = [], pos
+    while (end := find(b"\n", at)) >= 0:
+        ends.append(end)
+        at = end + 1
+    if at < size:  # the last line has no line end: cut short?
+        ends.append(size)
+        rows.truncated_line = len(ends) + 1  # (the header is line 1)
+    n = len(ends)
+    if not n:
+        return rows
+    b = np.frombuffer(data, np.uint8)
+    end = np.array(ends, np.int64)
+    start = np.concatenate(([pos], end[:-1] + 1))
+
+    def byte(i: np.ndarray) -> np.ndarray:  # b[i], with an i outside data read at its edge
+        return b[np.clip(i, 0, size - 1)]
+
+    stop = end - ((end > start) & (byte(end - 1) == 13))  # CRLF
+    lab, ident, use = (np.full(n, -1, np.int64) for _ in range(3))
+    p0, p1 = start + 2, stop.copy()
+    usual = np.zeros(n, bool)
+    if cols[:2] == ["label", "pixels"] and cols[2:] in ([], ["usage"]):
+        first = byte(start).astype(np.int64) - 48  # a one-digit label, then a comma
+        usual = ((stop - start >= 2) & (first >= 0) & (first < NUM_CLASSES)
+                 & (byte(start + 1) == 44))
+        lab[usual] = first[usual]
+        if cols[2:]:  # the row ends in ",Training", ",PublicTest" or ",PrivateTest"
+            for text, k in _USAGE_ENDS:
+                tail = byte(stop[:, None] - len(text) + np.arange(len(text)))
+                hit = ((stop - start >= len(text) + 2)  # room for "3," before it
+                       & (tail == np.frombuffer(text, np.uint8)).all(axis=1))
+                use[hit], p1[hit] = k, stop[hit] - len(text)
+            usual &= use >= 0
+        usual &= byte(p0) != 34  # no quotes
+    good = np.ones(n, bool)
+    blank = np.zeros(n, bool)
+    for i in np.flatnonzero(~usual).tolist():
+        s, t = int(start[i]), int(stop[i])
+        if t - s < 8 and not data[s:t].strip():
+            good[i] = False
+            blank[i] = True  # a blank line: not a row
             continue
-        p1 = bounds[i_pix + 1]
-        if p1 > p0 and data[p0] == 34 and data[p1 - 1] == 34:  # a quoted pixel field
-            p0, p1 = p0 + 1, p1 - 1
-        labels.append(lab)
-        ids.append(ident if i_id is not None else len(lines) + len(skipped))
-        usage.append(use)
-        lines.append(line_no)
-        fields.append(view[p0:p1])
+        row = _read_row(data, s, t, cols)
+        if isinstance(row, str):
+            good[i] = False
+            rows.skipped[i + 2] = row  # (the header is line 1)
+        else:
+            lab[i], ident[i], use[i], p0[i], p1[i] = row
+    rows.labels, rows.usage = lab[good].tolist(), use[good].tolist()
+    rows.lines = (np.flatnonzero(good) + 2).tolist()
+    # ids: the id column, else the row's index among the data rows (bad ones counted)
+    rows.ids = (ident if "id" in cols else np.cumsum(~blank) - 1)[good].tolist()
+    view = memoryview(data)
+    rows.pixel_fields = [view[i:j] for i, j in zip(p0[good].tolist(), p1[good].tolist())]
     return rows
 
 
