@@ -285,7 +285,6 @@ def parse_pixel_block(fields: list, out: np.ndarray | None = None,
 
 
 _USAGE_CODE = {u.encode(): k for k, u in enumerate(USAGES)}
-_LABEL_CODE = {str(k).encode(): k for k in range(NUM_CLASSES)}  # the usual label fields
 
 
 def _int_field(raw: bytes) -> int | None:
