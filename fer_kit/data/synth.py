@@ -464,9 +464,12 @@ def _render_face_chunk(rd: dict, params: np.ndarray):
     hole = _sigmoid_edge(upper - v, 0.008) * _sigmoid_edge(v - lower, 0.008) * inside_w
     alb = _paint(alb, hole, 0.06)
     has_teeth = rd["has_teeth"]
-    teeth = hole * has_teeth * _sigmoid_edge(np.abs(t) - 0.85, 0.05)
-    alb = _paint(alb, teeth * edge(v - (upper + 0.45 * (lower - upper) + 0.02)), 0.85)
-    alb = _paint(alb, teeth * edge(lower - 0.03 - v) * (stretch > 0.5), 0.8)  # lower teeth
+    i = np.flatnonzero(has_teeth.reshape(-1))  # teeth cover 0 on the other faces: nothing to paint
+    if len(i):
+        ti, vi, up, lo = t[i], v[i], upper[i], lower[i]
+        teeth = hole[i] * has_teeth[i] * _sigmoid_edge(np.abs(ti) - 0.85, 0.05)
+        part = _paint(alb[i], teeth * edge(vi - (up + 0.45 * (lo - up) + 0.02)), 0.85)
+        alb[i] = _paint(part, teeth * edge(lo - 0.03 - vi) * (stretch[i] > 0.5), 0.8)  # lower teeth
     masks |= (np.abs(t) < 1 + 0.06 / mouth_w) & (v > upper - lipt - 0.05) & (v < lower + 1.3 * lipt + 0.05)
 
     # Hair, neck and background around the shaded face.
