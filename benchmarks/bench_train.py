@@ -1,10 +1,11 @@
-"""Claim: seed 003's augmentation costs at most 10% of vgg_selu's training throughput,
-because the fused warp runs in tf.data alongside the training step (or, with
-``--model-side``, inside the model on the accelerator).
+"""Claim: seed 003's augmentation costs at most 10% of vgg_selu's training throughput on
+this CPU, where the fused warp runs in tf.data alongside the training step (with
+``--model-side``, inside the model as ``fk.train.fit`` does; on an H100 under JAX that
+cost 24%, README).
 
 Run:  python benchmarks/bench_train.py [--width 0.25] [--n 4096] [--repeat 5]
       KERAS_BACKEND=jax python benchmarks/bench_train.py --width 1 --n 16384 --model-side \
-          --mixed-precision            # a GPU, with or without TensorFlow installed
+          --mixed-precision bfloat16   # a GPU, with or without TensorFlow installed
 Trains vgg_selu (seed 003's Nadam recipe) with and without augmentation on the same
 images, alternating the two, and prints the median training images/s of each.
 Backend: whatever KERAS_BACKEND says. Without TensorFlow, --model-side is implied: the

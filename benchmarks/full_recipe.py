@@ -70,7 +70,8 @@ def main() -> None:
             net = train.build_model(args.model, prep, prof)
             train.compile_model(net, rec)
         res = train.fit_model(net, prep, out / f"run-{name}-rng{args.seed}", seed=args.seed,
-                              verbose=2, data_name=data.name, profile=prof, policy=policy)
+                              verbose=2, data_name=data.name, profile=prof, policy=policy,
+                              width=prof.width)
         epochs = len(res.history)
         tests = {"val": prep.val, "public": data.public, "private": data.private}
         acc = {k: fk.evaluate.accuracy(s.y, fk.evaluate.predict(res.model, s.x))

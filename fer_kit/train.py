@@ -391,8 +391,11 @@ def policy_scope(name: str | None):
 def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None = None,
               seed: int = 0, verbose: int = 1, data_name: str = "", profile=None,
               checkpoints: bool = True, strategy=None, jit_compile="auto",
-              policy: str | None = None, callbacks=()) -> TrainResult:
+              policy: str | None = None, callbacks=(), width: float | None = None
+              ) -> TrainResult:
     """Step 4 of ``fit``: train a compiled (or not yet compiled) model into a run folder.
+
+    ``width`` is recorded in config.json (None: a model built elsewhere, width unknown).
 
     Writes config.json, split.npz (validation positions in the pool), history.csv every
     epoch, best.keras, model.keras; resumes an unfinished run in the same ``run_dir``.
@@ -410,7 +413,7 @@ def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None
                         jit_compile=jit_compile,
                         steps_per_execution=model.steps_per_execution)
     config = {"format": RUN_FORMAT, "model": model.name, "recipe_name": rec.name,
-              "recipe": _jsonable(asdict(rec)), "profile": prof.name, "width": prof.width,
+              "recipe": _jsonable(asdict(rec)), "profile": prof.name, "width": width,
               "seed": seed, "split_seed": prepared.split_seed, "data": data_name,
               "backend": keras.backend.backend(), "policy": policy or "float32",
               "train_images": len(prepared.train), "val_images": len(prepared.val),
@@ -419,8 +422,9 @@ def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None
     with atomic.atomic_path(run_dir / "split.npz", suffix=".npz") as tmp:
         np.savez(tmp, val_index=prepared.val_index, val_ids=prepared.val.ids)
 
-    extra_callbacks, callbacks = callbacks, [HistoryCSV(run_dir / "history.csv"),
-                                             keras.callbacks.TerminateOnNaN()]  # a diverged run stops; best.keras stays
+    extra_callbacks = callbacks
+    callbacks = [HistoryCSV(run_dir / "history.csv"),
+                 keras.callbacks.TerminateOnNaN()]  # a diverged run stops; best.keras stays
     if checkpoints:
         every = 10.0 if accelerator() else 0.0  # a CPU epoch takes longer than a write
         callbacks[:0] = [Backup(str(run_dir / "backup"), every=every),
@@ -489,7 +493,8 @@ def fit(train: Split, model: "str | keras.Model" = "vgg_selu",
         compile_model(net, prep.recipe, jit_compile)
     return fit_model(net, prep, run_dir, seed=seed, verbose=verbose, data_name=data_name,
                      profile=prof, checkpoints=checkpoints, strategy=strategy,
-                     jit_compile=jit_compile, policy=policy, callbacks=callbacks)
+                     jit_compile=jit_compile, policy=policy, callbacks=callbacks,
+                     width=prof.width if isinstance(model, str) else None)
 
 
 def _scope(strategy):

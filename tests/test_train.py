@@ -35,6 +35,7 @@ def test_fit_writes_a_complete_run(tmp_path, pool, monkeypatch):
     assert config["model"] == "cnn3" and config["recipe"]["normalization"] == "featurewise"
     assert config["val_images"] == 32 and config["train_images"] == 288
     assert config["format"] == train.RUN_FORMAT and config["backend"]
+    assert config["width"] == get_profile("smoke").width
     # the model's first layers are the rescale and the fitted featurewise statistics
     assert [layer.name for layer in res.model.layers[:3]] == ["pixels", "rescale", "featurewise"]
     assert train.latest_run("cnn3") == res.run_dir
@@ -67,6 +68,21 @@ def test_saved_model_takes_raw_pixels_in_a_fresh_process(tmp_path, pool):
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr[-2000:]
     np.testing.assert_allclose(np.load(tmp_path / "p.npy"), ours, atol=1e-5)
+
+
+def test_a_run_from_before_the_model_took_pixels_still_loads(tmp_path, pool):
+    """Format 1: model.keras took normalized input and normalizer.npz lay beside it."""
+    from fer_kit import evaluate, models
+    norm = make_normalizer("featurewise", 1 / 255).fit(pool.x)
+    net = models.build("cnn3", width=0.125)
+    run = tmp_path / "old"
+    run.mkdir()
+    net.save(run / "model.keras")
+    norm.save(run / "normalizer.npz")
+    (run / "config.json").write_text(json.dumps({"model": "cnn3"}))
+    loaded = train.load_run(run)
+    np.testing.assert_allclose(evaluate.predict_proba(loaded.model, pool.x[:8]),
+                               net.predict(norm.transform(pool.x[:8]), verbose=0), atol=1e-5)
 
 
 def test_fit_in_steps_and_the_saved_split(tmp_path, pool, monkeypatch):
