@@ -95,8 +95,8 @@ def test_version_bump_rebuilds_the_cache(monkeypatch):
     folders = lambda: sorted(p.name for p in cache_dir().glob("synthfer*"))  # noqa: E731
     first = fk.data.load("smoke")
     before = folders()
-    monkeypatch.setattr(synth, "VERSION", 99)
-    monkeypatch.setattr(synth, "_MEAN", synth._MEAN[::-1].copy())  # "new" faces under v99
+    monkeypatch.setattr(synth, "CACHE_KEY", "99")
+    monkeypatch.setattr(synth, "_MEAN", synth._MEAN[::-1].copy())  # "new" faces under key 99
     second = fk.data.load("smoke")
     new = sorted(set(folders()) - set(before))
     assert len(new) == 1 and new[0].startswith("synthfer99-"), (before, folders())
@@ -125,3 +125,16 @@ def test_v4_faces_are_read_by_a_real_fer2013_model():
     assert (np.delete(recall, 1) >= 0.30).all(), recall.round(3)
     v3 = synth.generate(700, seed=21, version=3, **faces)
     assert np.mean(read(v3) == v3.y_clean) < acc - 0.1
+
+
+def test_fast_hypot_and_blur_match_numpy_and_scipy():
+    """The renderer's float32 hypot is within one rounding of np.hypot, and its [1, 2, 1]/4
+    blur is scipy's 1-D correlation with edge ('nearest') padding."""
+    from scipy import ndimage
+    rng = np.random.default_rng(0)
+    x, y = (rng.normal(0, 3, (4, 48, 48)).astype(np.float32) for _ in range(2))
+    np.testing.assert_allclose(synth._hypot(x, y), np.hypot(x, y), rtol=2.5e-7, atol=0)
+    img = rng.random((3, 48, 48)).astype(np.float32)
+    for axis in (1, 2):
+        want = ndimage.correlate1d(img, np.float32([0.25, 0.5, 0.25]), axis=axis, mode="nearest")
+        np.testing.assert_allclose(synth._blur1(img, axis), want, rtol=1e-6, atol=1e-7)

@@ -370,9 +370,9 @@ def load(profile: str | None = None, on_error: str = "raise", seed: int = 0) -> 
     src = data_source()
     if src is not None:
         return read(src, on_error=on_error)
-    from .synth import VERSION, write_synthfer
+    from .synth import CACHE_KEY, write_synthfer
     prof = get_profile(profile)
-    folder = cache_dir() / f"synthfer{VERSION}-{prof.synth_train}-{prof.synth_test}-seed{seed}"
+    folder = cache_dir() / f"synthfer{CACHE_KEY}-{prof.synth_train}-{prof.synth_test}-seed{seed}"
     csv = folder / "fer2013.csv"
     if not csv.is_file() or not csv.with_suffix(".masks.npz").is_file():
         write_synthfer(folder, n_train=prof.synth_train, n_test=prof.synth_test, seed=seed)

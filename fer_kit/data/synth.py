@@ -80,10 +80,13 @@ _MEAN_V3 = np.array([
 _SPREAD_V3 = np.array([0.030, 0.025, 0.10, 0.025, 0.030, 0.030, 0.25], np.float32)
 _TEETH_P_V3 = np.array([0.1, 0.3, 0.2, 0.6, 0.0, 0.1, 0.0], np.float32)
 
-# Bumped whenever the images change, so caches of older SynthFER files are not reused
-# (data.io.load puts it in the cache folder's name).
+# Bumped whenever the images change, so caches of older SynthFER files are not reused.
 VERSION = 4
 VERSIONS = (3, 4)
+# In the name of the cache folder: changes with VERSION, and also when the pixels change by
+# rounding only (4.1: float32 hypot and separable texture blur, faster; 31 of 9.4 million
+# pixels moved by one grey level in 4,096 images, masks unchanged).
+CACHE_KEY = "4.1"
 
 _BLOCK = 256  # images rendered per pass; also the unit of the per-block seeds
 
@@ -132,15 +135,14 @@ def _sigmoid_edge(d: np.ndarray, softness: float) -> np.ndarray:
 
 
 def _hypot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """np.hypot of float32 arrays, bit for bit, about twice as fast.
+    """sqrt(x*x + y*y) of float32 arrays: within one float32 rounding of np.hypot, ~8x faster.
 
-    np.hypot calls the C library's hypotf once per element; glibc's (2.35 on) is exactly
-    float(sqrt(double(x)^2 + double(y)^2)) (the squares are exact in double), which NumPy
-    does here on whole arrays.
+    np.hypot calls the C library's hypotf once per element; the coordinates here are small
+    (|x|, |y| < 100), so the plain formula neither overflows nor underflows.
     """
-    s = np.square(x, dtype=np.float64)
-    s += np.square(y, dtype=np.float64)
-    return np.sqrt(s, out=s).astype(np.float32)
+    s = x * x
+    s += y * y
+    return np.sqrt(s, out=s)
 
 
 def _segment_distance(u, v, x0, y0, x1, y1, hypot=np.hypot):
@@ -150,12 +152,18 @@ def _segment_distance(u, v, x0, y0, x1, y1, hypot=np.hypot):
     return hypot(u - (x0 + t * dx), v - (y0 + t * dy))
 
 
+def _blur1(img: np.ndarray, axis: int) -> np.ndarray:
+    """[1, 2, 1]/4 blur of ``img`` along ``axis`` (1 or 2) with edge padding."""
+    first, last = (slice(None),) * axis + (slice(0, 1),), (slice(None),) * axis + (slice(-1, None),)
+    p = np.concatenate([img[first], img, img[last]], axis=axis)
+    n = img.shape[axis]
+    at = lambda lo: p[(slice(None),) * axis + (slice(lo, lo + n),)]  # noqa: E731
+    return (at(0) + 2 * at(1) + at(2)) / 4
+
+
 def _blur3(img: np.ndarray) -> np.ndarray:
     """Separable [1, 2, 1]/4 blur of (B, 48, 48) with edge padding."""
-    p = np.pad(img, ((0, 0), (1, 1), (0, 0)), mode="edge")
-    img = (p[:, :-2] + 2 * p[:, 1:-1] + p[:, 2:]) / 4
-    p = np.pad(img, ((0, 0), (0, 0), (1, 1)), mode="edge")
-    return (p[:, :, :-2] + 2 * p[:, :, 1:-1] + p[:, :, 2:]) / 4
+    return _blur1(_blur1(img, 1), 2)
 
 
 def _render_faces_v3(rng: np.random.Generator, y: np.ndarray, params: np.ndarray):
@@ -447,12 +455,8 @@ def _render_face_chunk(rd: dict, params: np.ndarray):
     t = u / mouth_w
     inside_w = _sigmoid_edge(np.abs(t) - 1, 0.06)
     lip_line = my - curve * t ** 2
-    # square = clip(1 - t^4, 0, 1): the power is slow and only matters where |t| < 1
-    # (elsewhere t^4 >= 1 and square is 0, as 1 - 1 clips to), so it is taken there only.
-    t4 = np.ones_like(t)
-    inner = np.abs(t) < 1
-    t4[inner] = t[inner] ** 4
-    bulge, square = np.clip(1 - t ** 2, 0, 1), np.clip(1 - t4, 0, 1)
+    t2 = t * t
+    bulge, square = np.clip(1 - t2, 0, 1), np.clip(1 - t2 * t2, 0, 1)
     profile = (1 - stretch) * bulge + stretch * square
     upper = lip_line - 0.4 * mouth_open * profile - 0.14 * lip_up * square
     lower = lip_line + 0.6 * mouth_open * profile
@@ -478,8 +482,11 @@ def _render_face_chunk(rd: dict, params: np.ndarray):
         * _sigmoid_edge(v - hairline, 0.04) * rd["has_hair"]
     neck = _sigmoid_edge(np.abs(u) - 0.45, 0.04) * (v > 0.6)
     if nui["bg_tex"] > 0:  # smooth background texture: random 6x6 upsampled and blurred
-        tex = np.repeat(np.repeat(rd["tex"] - 0.5, 8, axis=1), 8, axis=2)
-        bg = np.clip(bg + nui["bg_tex"] * _blur3(_blur3(tex)), 0, 1)
+        # (blurred one axis at a time, each at the resolution it needs: the same image as
+        # blurring the full 48x48 twice, up to float rounding, at a tenth of the work)
+        tex = _blur1(_blur1(np.repeat(rd["tex"] - 0.5, 8, axis=1), 1), 1)  # (B, 48, 6)
+        tex = _blur1(_blur1(np.repeat(tex, 8, axis=2), 2), 2)
+        bg = np.clip(bg + nui["bg_tex"] * tex, 0, 1)
     img = _paint(_paint(bg, neck, 0.75 * skin), face_in, alb * shade)
     img = _paint(img, hair_in, hair)
 
