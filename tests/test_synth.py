@@ -138,3 +138,23 @@ def test_fast_hypot_and_blur_match_numpy_and_scipy():
     for axis in (1, 2):
         want = ndimage.correlate1d(img, np.float32([0.25, 0.5, 0.25]), axis=axis, mode="nearest")
         np.testing.assert_allclose(synth._blur1(img, axis), want, rtol=1e-6, atol=1e-7)
+
+
+def test_a_fifth_of_surprise_faces_are_fearful_and_nothing_else_changes(monkeypatch):
+    """Surprise's fearful form: about 20% of Surprise faces draw their action parameters
+    around a point 70% of the way to Fear's, and the form's draw leaves every other
+    class's faces as they were (checked against the generator with the form turned off)."""
+    faces = dict(label_noise=0.0, blank_rate=0.0, nonface_rate=0.0)
+    d = synth.generate(4000, seed=4, **faces)
+    monkeypatch.setattr(synth, "_SURPRISE_FEAR_P", 0.0)
+    plain = synth.generate(4000, seed=4, **faces)
+    np.testing.assert_array_equal(d.y_clean, plain.y_clean)
+    other = d.y_clean != 5
+    np.testing.assert_array_equal(d.x[other], plain.x[other])
+    np.testing.assert_array_equal(d.params[other], plain.params[other])
+    moved = (d.params != plain.params).any(axis=1)[~other]  # the same noise, another mean
+    assert 0.15 < moved.mean() < 0.25, moved.mean()
+    tilt = synth.PARAM_NAMES.index("brow_tilt")  # never clipped: the shift is the mean's
+    shift = d.params[~other][moved, tilt] - plain.params[~other][moved, tilt]
+    np.testing.assert_allclose(shift, 0.7 * (synth._MEAN[2, tilt] - synth._MEAN[5, tilt]),
+                               atol=1e-6)

@@ -194,7 +194,7 @@ def nonface_scores(x: np.ndarray, x_fit: np.ndarray | None = None) -> np.ndarray
 
 def chauvenet_z(n: int, alpha: float = 0.5) -> float:
     """Chauvenet's criterion, one-sided: the z above which fewer than ``alpha`` of ``n``
-    normal values would fall (2.6 for 110 images, 3.7 for 4,000, 4.0 for 28,709)."""
+    normal values would fall (2.6 for 110 images, 3.7 for 4,000, 4.1 for 28,709)."""
     return float(norm.isf(alpha / max(n, 1)))
 
 

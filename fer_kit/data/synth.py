@@ -4,10 +4,9 @@ Each 48x48 face is drawn from facial action parameters (PARAM_NAMES: brow
 raise, tilt and knit, eye openness, mouth curvature, opening, width, upper-lip
 raise and horizontal stretch, cheek raise, nose wrinkle). Every class draws them
 from its own ranges, and the ranges overlap where people's expressions overlap,
-so the confusions seen on FER2013 appear here too: Fear vs Surprise (raised
-brows, wide eyes; 5% of Fear faces are open-mouthed), Fear vs Sad (worried
-brows), Sad vs Neutral (a slight frown), Angry vs Disgust (lowered knit brows,
-wrinkled nose).
+so the confusions seen on FER2013 appear here too: Fear vs Surprise (wide eyes;
+a fifth of Surprise faces are fearful), Fear vs Sad (worried brows), Sad vs
+Neutral (a slight frown), Angry vs Disgust (lowered knit brows, wrinkled nose).
 
 Version 4 (the default) renders shaded faces: a height field (skull, nose,
 eye sockets, brow ridge, cheeks, chin) lit from a random direction, creases
@@ -65,6 +64,15 @@ _SPREAD = np.array([0.030, 0.025, 0.10, 0.025, 0.030, 0.030, 0.25, 0.25, 0.25, 0
 _FEAR_OPEN = np.array([0.100, -0.040, 0.85, -0.020, 0.110, 0.220, 0.00, 0.40, 0.00, 0.00, 0.50],
                       np.float32)
 _FEAR_OPEN_P = 0.0
+# Surprise, likewise, in this share of its faces is fearful: 70% of the way from the Surprise
+# row to the Fear row (brows less raised and drawn together, eyes less wide, lips stretched,
+# the mouth barely open). The FER2013 model still reads most of them as Surprise (its
+# Surprise recall 0.87 -> 0.77); a CNN trained on SynthFER takes them for Fear
+# (Surprise -> Fear 5% -> 17% in the demo), as FER2013's models confuse the two. With the
+# blend at 50% the CNN told them apart (5.5%); Fear's own open-mouthed form (_FEAR_OPEN)
+# costs the FER2013 model's Fear recall, which has no room to give.
+_SURPRISE_FEAR = (0.7 * _MEAN[2] + 0.3 * _MEAN[5]).astype(np.float32)
+_SURPRISE_FEAR_P = 0.2
 _TEETH_P = np.array([0.3, 0.5, 0.1, 0.75, 0.0, 0.2, 0.0], np.float32)
 
 # Version 3 (flat faces, the first seven parameters only), kept for bench_realism.py.
@@ -85,8 +93,9 @@ VERSION = 4
 VERSIONS = (3, 4)
 # In the name of the cache folder: changes with VERSION, and also when the pixels change by
 # rounding only (4.1: float32 hypot and separable texture blur, faster; 31 of 9.4 million
-# pixels moved by one grey level in 4,096 images, masks unchanged).
-CACHE_KEY = "4.1"
+# pixels moved by one grey level in 4,096 images, masks unchanged; 4.2: a fifth of Surprise
+# faces fearful, every other face unchanged).
+CACHE_KEY = "4.2"
 
 _BLOCK = 256  # images rendered per pass; also the unit of the per-block seeds
 
@@ -532,7 +541,9 @@ def _sample_params(rng: np.random.Generator, y: np.ndarray, spread: float, versi
         params[:, :7] = _MEAN_V3[y] + rng.standard_normal((n, 7), np.float32) * _SPREAD_V3 * spread
     else:
         mean = _MEAN[y]
-        mean[(y == 2) & (rng.random(n) < _FEAR_OPEN_P)] = _FEAR_OPEN
+        form = rng.random(n)  # one draw picks the form of a Fear face and of a Surprise face
+        mean[(y == 2) & (form < _FEAR_OPEN_P)] = _FEAR_OPEN
+        mean[(y == 5) & (form < _SURPRISE_FEAR_P)] = _SURPRISE_FEAR
         params = mean + rng.standard_normal((n, len(PARAM_NAMES)), np.float32) * _SPREAD * spread
         params[:, 7:] = np.clip(params[:, 7:], 0.0, 1.0)  # knit, cheek, lip raise, stretch
     params[:, 2] = np.clip(params[:, 2], 0.12, 1.1)    # eye openness
