@@ -68,7 +68,7 @@ _FEAR_OPEN_P = 0.0
 # row to the Fear row (brows less raised and drawn together, eyes less wide, lips stretched,
 # the mouth barely open). The FER2013 model still reads most of them as Surprise (its
 # Surprise recall 0.87 -> 0.77); a CNN trained on SynthFER takes them for Fear
-# (Surprise -> Fear 5% -> 17% in the demo), as FER2013's models confuse the two. With the
+# (Surprise -> Fear 5% -> 16% in the demo), as FER2013's models confuse the two. With the
 # blend at 50% the CNN told them apart (5.5%); Fear's own open-mouthed form (_FEAR_OPEN)
 # costs the FER2013 model's Fear recall, which has no room to give.
 _SURPRISE_FEAR = (0.7 * _MEAN[2] + 0.3 * _MEAN[5]).astype(np.float32)
