@@ -86,6 +86,8 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
         ``train.fit`` returns (its best epoch by validation loss); public/private are
         NaN without labels. ``table.attrs["setup"]`` says how the rows were trained.
     """
+    import keras
+
     from . import evaluate, models, train  # here, so plots can read tables without training code
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     names = list(CONFIGS) if configs is None else list(configs)
@@ -108,11 +110,15 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     rows = _done_rows(table_path, setup, key)
 
     todo = [(n, s) for s in seeds for n in names if (n, s) not in rows]
+    # Each row is a new model trained briefly: on a CPU under TensorFlow, XLA's compile time
+    # outweighs what it saves (3 rows of the demo: 46 s without, 61 s with, same figures).
+    jit = False if keras.backend.backend() == "tensorflow" and not train.accelerator() else "auto"
     for name, s in tqdm(todo, desc="ablation", unit="run", disable=not todo):
         net = models.build(model, width=width, bn_momentum=prof.ablation_bn_momentum)
         res = train.fit(data.train, net, "keras_vgg", profile=prof,
                         run_dir=out / f"{name}-rng{s}", seed=s, split_seed=0, checkpoints=False,
-                        verbose=verbose, data_name=data.name, epochs=n_epochs, **CONFIGS[name])
+                        verbose=verbose, data_name=data.name, epochs=n_epochs, jit_compile=jit,
+                        **CONFIGS[name])
         val_loss, val_acc = res.model.evaluate(res.val.x, res.val.y, batch_size=256, verbose=0,
                                                return_dict=False)[:2]
         sc = evaluate.scores(res.model, data)
