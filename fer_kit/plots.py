@@ -250,52 +250,62 @@ def filters(images, titles=None, ncols: int = 8, size: float = 1.1, suptitle=Non
 def ablation(table, metric: str = "val_acc", reference=None, chance: float | None = None,
              title: str = "Normalization and augmentation",
              labels: tuple[str, str] = ("this run", "full budget (GPU)")):
-    """Mean accuracy per configuration with the seeds' spread (bar: mean, whisker: one
+    """Mean accuracy per configuration with the seeds' spread (diamond: mean, whisker: one
     standard deviation, dots: single seeds); a measured ``reference`` table (e.g. the full
-    budget on a GPU) in a second panel on the same scale.
+    budget on a GPU) in a second panel.
+
+    A dot plot, not bars: the axis is zoomed to each panel's own values (the full budget's
+    rows differ by tenths of a point), and a bar cut off at a zoomed axis would draw ratios
+    that are not there.
 
     Args:
         table: ``fk.ablation.run``'s long table (one row per configuration and seed).
         metric: the accuracy column drawn ('val_acc', 'public' or 'private').
         reference: another such table, drawn beside it.
         labels: the two panels' names.
-        chance: the majority-class rate, drawn as a dashed line.
+        chance: the majority-class rate, drawn as a dashed line where it is near the values
+            (else the axis label gives it).
     """
     import pandas as pd
     from .ablation import summarize, verdict
     panels = [(labels[0], pd.DataFrame(table))]
     if reference is not None and len(reference):
         panels.append((labels[1], pd.DataFrame(reference)))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 3.6), squeeze=False)
-    lo, hi = 1.0, 0.0
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 3.8), squeeze=False)
     rows = max(t["config"].nunique() for _, t in panels)
     for ax, (name, t) in zip(axes[0], panels):
         s = summarize(t, [metric])
         configs = list(s.index)[::-1]  # first configuration on top
-        ys = np.arange(len(configs))
         mean = s.loc[configs, f"{metric}_mean"].to_numpy()
         sd = s.loc[configs, f"{metric}_sd"].fillna(0).to_numpy()
         win = verdict(t, metric).winner
-        colors = ["tab:orange" if c == win else "tab:blue" for c in configs]
-        ax.barh(ys, mean, xerr=sd, color=colors, alpha=0.75, capsize=3, height=0.6)
-        for y, c in zip(ys, configs):
-            vals = t.loc[t["config"] == c, metric].to_numpy()
-            ax.plot(vals, np.full(len(vals), y), "k.", ms=4)
-        ax.set_yticks(ys, configs, fontsize=9)
-        ax.set_ylim(-0.5, rows - 0.5)  # the same bar thickness in both panels
-        seeds = int(s["seeds"].max())
-        ax.set_title(f"{name}: {seeds} seed{'s' * (seeds > 1)} per row\n"
-                     f"{'winner: ' + win if win else 'no resolvable winner'}", fontsize=10)
-        ax.set_xlabel(f"{metric}: mean, 1 SD, seeds as dots"
-                      + ("; dashed: majority class" if chance is not None else ""))
-        ax.grid(axis="x", alpha=0.3)
-        lo, hi = min(lo, np.nanmin(mean - sd)), max(hi, np.nanmax(mean + sd))
+        seeds_of = [t.loc[t["config"] == c, metric].to_numpy() for c in configs]
+        for y, (c, m, d, vals) in enumerate(zip(configs, mean, sd, seeds_of)):
+            color = "tab:orange" if c == win else "tab:blue"
+            ax.errorbar([m], [y], xerr=[d], fmt="D", color=color, ms=7, capsize=3, zorder=3)
+            ax.plot(vals, np.full(len(vals), y), "k.", ms=4, zorder=4)
+        ax.set_yticks(np.arange(len(configs)), configs, fontsize=9)
+        ax.set_ylim(-0.5, rows - 0.5)  # the same row spacing in both panels
+        every = np.concatenate([mean - sd, mean + sd, *seeds_of])
+        lo, hi = np.nanmin(every), np.nanmax(every)
+        pad = max(0.08 * (hi - lo), 0.004)
+        lo, hi = lo - pad, hi + pad
+        note = ""
         if chance is not None:
-            ax.axvline(chance, color="gray", ls="--", lw=1)
-    left = max(0.0, min(lo, chance if chance is not None else lo) - 0.05)
-    for ax in axes[0]:
-        ax.set_xlim(left, min(1.0, hi + 0.03))
-    fig.suptitle(title)
+            if lo - 0.4 <= chance <= hi:  # near the values: widen the axis to show it
+                lo = min(lo, chance - pad)
+                ax.axvline(chance, color="gray", ls="--", lw=1)
+                note = "; dashed: majority class"
+            else:
+                note = f"; majority class {chance:.2f}: off scale"
+        ax.set_xlim(max(0.0, lo), min(1.0, hi))
+        ax.xaxis.set_major_locator(plt.MaxNLocator(6))
+        seeds = int(s["seeds"].max())
+        ax.set_title(f"{name}\n{seeds} seed{'s' * (seeds > 1)} per row; "
+                     f"{'winner: ' + win if win else 'no resolvable winner'}", fontsize=10)
+        ax.set_xlabel(f"{metric}: mean, 1 SD, seeds as dots{note}", fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(title + (" (each panel on its own scale)" if len(panels) > 1 else ""))
     fig.tight_layout()
     return fig
 

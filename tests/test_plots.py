@@ -59,12 +59,17 @@ def test_ablation_figure_shows_means_seeds_and_the_verdict():
     fig = plots.ablation(t, reference=t.assign(val_acc=t["val_acc"] - 0.01), chance=0.25)
     ax, ref = fig.axes[:2]
     assert "winner: augmentation" in ax.get_title() and "3 seeds" in ax.get_title()
-    widths = sorted(p.get_width() for p in ax.patches)
-    assert widths == pytest.approx([0.60, 0.70])  # bars are the seeds' means
+    means = sorted(line.get_xdata()[0] for line in ax.lines if line.get_marker() == "D")
+    assert means == pytest.approx([0.60, 0.70])  # diamonds are the seeds' means
     dots = [line for line in ax.lines if line.get_marker() == "."]
     assert sum(len(d.get_xdata()) for d in dots) == 6  # every seed shown
     assert any(line.get_xdata()[0] == 0.25 for line in ax.lines if line.get_linestyle() == "--")
-    assert ref.get_ylim() == ax.get_ylim()  # the same bar thickness in both panels
+    assert ref.get_ylim() == ax.get_ylim()  # the same row spacing in both panels
+    assert not ax.patches  # no bars: a bar cut off by a zoomed axis would mislead
+    # far from chance, rows a tenth of a point apart get an axis that separates them
+    close = t.assign(val_acc=[.950, .951, .949, .953, .954, .952])
+    z = plots.ablation(close, chance=0.25).axes[0]
+    assert z.get_xlim()[1] - z.get_xlim()[0] < 0.02 and "off scale" in z.get_xlabel()
     noisy = t.assign(val_acc=[.60, .70, .50, .65, .55, .75])
     assert "no resolvable winner" in plots.ablation(noisy).axes[0].get_title()
 
