@@ -58,19 +58,14 @@ _MEAN = np.array([
 ], np.float32)
 _SPREAD = np.array([0.030, 0.025, 0.10, 0.025, 0.030, 0.030, 0.25, 0.25, 0.25, 0.25, 0.25],
                    np.float32)
-# Fear comes in two forms: worried (the row above: knit, inner-raised brows, wide eyes,
-# stretched closed lips; what the FER2013 model reads as Fear) and, in this share of
-# Fear faces, open-mouthed and wide-eyed, close to Surprise (FER2013's classic confusion).
-_FEAR_OPEN = np.array([0.100, -0.040, 0.85, -0.020, 0.110, 0.220, 0.00, 0.40, 0.00, 0.00, 0.50],
-                      np.float32)
-_FEAR_OPEN_P = 0.0
-# Surprise, likewise, in this share of its faces is fearful: 70% of the way from the Surprise
-# row to the Fear row (brows less raised and drawn together, eyes less wide, lips stretched,
-# the mouth barely open). The FER2013 model still reads most of them as Surprise (its
-# Surprise recall 0.87 -> 0.77); a CNN trained on SynthFER takes them for Fear
-# (Surprise -> Fear 5% -> 16% in the demo), as FER2013's models confuse the two. With the
-# blend at 50% the CNN told them apart (5.5%); Fear's own open-mouthed form (_FEAR_OPEN)
-# costs the FER2013 model's Fear recall, which has no room to give.
+# Surprise comes in two forms: its own row above and, in this share of its faces, a fearful
+# one, 70% of the way from the Surprise row to the Fear row (brows less raised and drawn
+# together, eyes less wide, lips stretched, the mouth barely open). The FER2013 model still
+# reads most of them as Surprise (its Surprise recall 0.87 -> 0.77); a CNN trained on
+# SynthFER takes them for Fear (Surprise -> Fear 5% -> 16% in the demo), as FER2013's models
+# confuse the two. With the blend at 50% the CNN told them apart (5.5%). The other way
+# round, an open-mouthed form of Fear, cost the FER2013 model's Fear recall, which has no
+# room to give (README, SynthFER).
 _SURPRISE_FEAR = (0.7 * _MEAN[2] + 0.3 * _MEAN[5]).astype(np.float32)
 _SURPRISE_FEAR_P = 0.2
 _TEETH_P = np.array([0.3, 0.5, 0.1, 0.75, 0.0, 0.2, 0.0], np.float32)
@@ -541,8 +536,7 @@ def _sample_params(rng: np.random.Generator, y: np.ndarray, spread: float, versi
         params[:, :7] = _MEAN_V3[y] + rng.standard_normal((n, 7), np.float32) * _SPREAD_V3 * spread
     else:
         mean = _MEAN[y]
-        form = rng.random(n)  # one draw picks the form of a Fear face and of a Surprise face
-        mean[(y == 2) & (form < _FEAR_OPEN_P)] = _FEAR_OPEN
+        form = rng.random(n)  # drawn for every face, so the form leaves other faces' draws alone
         mean[(y == 5) & (form < _SURPRISE_FEAR_P)] = _SURPRISE_FEAR
         params = mean + rng.standard_normal((n, len(PARAM_NAMES)), np.float32) * _SPREAD * spread
         params[:, 7:] = np.clip(params[:, 7:], 0.0, 1.0)  # knit, cheek, lip raise, stretch
