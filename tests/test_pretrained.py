@@ -65,14 +65,28 @@ def test_cached_model_loads_with_the_expected_shapes(model):
 def test_the_astronaut_smiles(model):
     """scikit-image's astronaut (Eileen Collins, smiling), face found by scikit-image's own
     LBP cascade, grayscale: read as Happy."""
-    from skimage import color, data, feature
-    img = data.astronaut()
-    det = feature.Cascade(data.lbp_frontal_face_cascade_filename())
-    faces = det.detect_multi_scale(img=img, scale_factor=1.2, step_ratio=1, min_size=(60, 60),
-                                   max_size=(300, 300))
-    assert len(faces) == 1
-    f = faces[0]
-    gray = (color.rgb2gray(img) * 255).astype(np.uint8)
-    face = gray[f["r"]:f["r"] + f["height"], f["c"]:f["c"] + f["width"]]
-    p = model.predict(pretrained.prepare(face[None]), verbose=0)[0]
+    pytest.importorskip("skimage")
+    faces = pretrained.real_faces(n_lfw=3)
+    assert faces["lfw"].shape == (3, 25, 25) and faces["lfw"].dtype == np.uint8
+    assert 100 < faces["astronaut"].shape[0] < 300  # one face box, not the whole photograph
+    p = model.predict(pretrained.prepare(faces["astronaut"][None]), verbose=0)[0]
     assert EMOTIONS[int(p.argmax())] == "Happy"
+
+
+def test_missing_names_the_model_and_the_photographs(monkeypatch):
+    import importlib.util
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "skimage" else real_find_spec(name, *a))
+    line = pretrained.missing()  # the test cache is empty: no model either
+    assert "fer-kit fetch pretrained" in line and "fer_kit[photos]" in line
+    with pytest.raises(ModuleNotFoundError, match=r"fer_kit\[photos\]"):
+        import builtins
+        real_import = builtins.__import__
+
+        def no_skimage(name, *a, **k):
+            if name.startswith("skimage"):
+                raise ModuleNotFoundError(f"No module named {name!r}")
+            return real_import(name, *a, **k)
+        monkeypatch.setattr(builtins, "__import__", no_skimage)
+        pretrained.real_faces()
