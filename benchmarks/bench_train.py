@@ -9,7 +9,10 @@ Run:  python benchmarks/bench_train.py [--width 0.25] [--n 4096] [--repeat 5]
 Trains vgg_selu (seed 003's Nadam recipe) with and without augmentation on the same
 images, alternating the two, and prints the median training images/s of each.
 Backend: whatever KERAS_BACKEND says. Without TensorFlow, --model-side is implied: the
-augmentation is fer_kit's RandomAffine layer and the images come as NumPy arrays.
+augmentation is fer_kit's RandomAffine layer and the images come as NumPy arrays. Under
+KERAS_BACKEND=torch (model side) a third row trains with Keras's own
+``ops.image.affine_transform`` instead of fer_kit's grid_sample warp, in the same run:
+what the augmentation cost before that path existed.
 """
 from __future__ import annotations
 
@@ -18,6 +21,23 @@ import functools
 import importlib.util
 import statistics
 import time
+
+
+KERAS_WARP = "seed 003, Keras's affine_transform"
+
+
+def _keras_warp_layer():
+    """fer_kit's RandomAffine with its PyTorch fast path turned off (what it was before)."""
+    from fer_kit import augment
+
+    class KerasWarp(augment.RandomAffine):
+        def call(self, images, training=None):
+            saved, augment._TORCH_PADDING = augment._TORCH_PADDING, {}
+            try:
+                return super().call(images, training)
+            finally:
+                augment._TORCH_PADDING = saved
+    return KerasWarp
 
 
 def main() -> None:
@@ -31,12 +51,14 @@ def main() -> None:
     ap.add_argument("--model-side", action="store_true",
                     help="augment inside the model (RandomAffine) on NumPy input, not in tf.data")
     args = ap.parse_args()
-    model_side = args.model_side or importlib.util.find_spec("tensorflow") is None
     import keras
+    model_side = (args.model_side or importlib.util.find_spec("tensorflow") is None
+                  or keras.backend.backend() != "tensorflow")
 
     from fer_kit import models, train
     from fer_kit.augment import AugmentConfig
     from fer_kit.data import synth
+    keras_warp = _keras_warp_layer()
 
     policy = train.precision_policy(args.mixed_precision)
     if policy:
@@ -44,15 +66,20 @@ def main() -> None:
     d = synth.generate(args.n, seed=0)
     n = (args.n // args.batch) * args.batch
     x, y = d.x[:n], d.y[:n]  # uint8, as fk.train.fit feeds them
-    rates: dict[str, list[float]] = {"no augmentation": [], "seed 003 augmentation": []}
+    variants = [("no augmentation", None), ("seed 003 augmentation", AugmentConfig.seed003())]
+    if keras.backend.backend() == "torch":
+        variants.append((KERAS_WARP, AugmentConfig.seed003()))
+    rates: dict[str, list[float]] = {name: [] for name, _ in variants}
     runs = {}
-    for name, aug in (("no augmentation", None), ("seed 003 augmentation",
-                                                  AugmentConfig.seed003())):
+    for name, aug in variants:
         net = models.build("vgg_selu", width=args.width)
         if model_side:
             if aug is not None:
                 inputs = keras.Input(net.input_shape[1:])
-                net = keras.Model(inputs, net(aug.to_layer(seed=0)(inputs)))
+                layer = aug.to_layer(seed=0)
+                if name == KERAS_WARP:
+                    layer = keras_warp(aug, seed=0, dtype="float32")
+                net = keras.Model(inputs, net(layer(inputs)))
             fit = functools.partial(net.fit, x, y, batch_size=args.batch, epochs=1,
                                     verbose=0, shuffle=True)
         else:
@@ -73,10 +100,13 @@ def main() -> None:
           f"{policy or 'float32'}, augmentation "
           f"{'in the model' if model_side else 'in tf.data'}, batch {args.batch}:")
     for k, v in med.items():
-        print(f"  {k:24s} {v:8,.0f} images/s")
+        print(f"  {k:40s} {v:8,.0f} images/s")
     cost = 1 - med["seed 003 augmentation"] / med["no augmentation"]
     print(f"augmentation cost: {cost:.1%} of throughput (median of {args.repeat}; "
           f"claim: <= 10%)")
+    if KERAS_WARP in med:
+        print(f"with Keras's affine_transform instead: "
+              f"{1 - med[KERAS_WARP] / med['no augmentation']:.1%}")
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
 """Every figure of the kit, and ``save()`` for report-ready PNGs.
 
-Each plotting function returns a matplotlib Figure; ``save(fig, name)`` writes
-it to ``FER_KIT_FIGURES`` (default ``build/figures``) atomically and, in a notebook,
-shows it inline, so the executed notebook and its HTML hold every figure too.
+Each plotting function returns a matplotlib Figure (one-panel figures take ``ax=`` to
+draw into a subplot of yours, and then return that Axes); ``save(fig, name)`` writes it
+to ``FER_KIT_FIGURES`` (default ``build/figures``) atomically and, in a notebook, shows
+it inline, so the executed notebook and its HTML hold every figure too. A figure is shown
+once however the cell ends (see :class:`Figure`).
 """
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ import os
 import sys
 from pathlib import Path
 
+import matplotlib
+import matplotlib.figure
 import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg by itself
 import numpy as np
 
@@ -42,6 +46,41 @@ def _in_notebook() -> bool:
     return shell is not None and hasattr(shell, "kernel")
 
 
+class Figure(matplotlib.figure.Figure):
+    """A matplotlib Figure that a notebook shows once.
+
+    A cell that ends with ``plots.confusion(cm)`` would show a plain Figure twice under
+    Jupyter's inline backend: as the cell's value, and again when the backend shows every
+    open figure at the end of the cell. Both go through IPython's display, so this figure
+    shows itself there as one PNG and closes, and whichever comes second finds it gone.
+    """
+
+    def _ipython_display_(self):
+        _show_png(self, _render(self))
+
+
+def _subplots(*args, **kwargs):
+    """``plt.subplots`` making a :class:`Figure`."""
+    return plt.subplots(*args, FigureClass=Figure, **kwargs)
+
+
+def _render(fig) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def _show_png(fig, png: bytes) -> None:
+    """Show a rendered figure inline (at the figure's own size) and close it."""
+    from IPython.display import Image, display
+    width = int.from_bytes(png[16:20], "big")  # from the PNG header (IHDR)
+    # saved at savefig.dpi, shown at the figure's own size (crisp on high-dpi screens)
+    saved_dpi = plt.rcParams["savefig.dpi"]
+    scale = 1.0 if saved_dpi == "figure" else fig.dpi / float(saved_dpi)
+    display(Image(data=png, format="png", width=int(width * scale)))
+    plt.close(fig)
+
+
 def save(fig, name: str, folder: str | Path | None = None, show: bool = True) -> SavedFigure:
     """Save ``fig`` as ``<folder>/<name>.png`` (atomically) and return the path.
 
@@ -49,20 +88,13 @@ def save(fig, name: str, folder: str | Path | None = None, show: bool = True) ->
     backend (papermill and CI run with Agg, which shows nothing), and the figure is
     closed, so it appears exactly once.
     """
+    fig = getattr(fig, "figure", fig)  # an Axes (from ax=) saves its whole figure
     folder = Path(folder) if folder is not None else figures_dir()
     path = SavedFigure(folder / (name if name.endswith(".png") else f"{name}.png"))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png")  # rendered once: written to the file and shown inline
-    png = buf.getvalue()
+    png = _render(fig)  # rendered once: written to the file and shown inline
     atomic.write_bytes(path, png)
     if show and _in_notebook():
-        from IPython.display import Image, display
-        width = int.from_bytes(png[16:20], "big")  # from the PNG header (IHDR)
-        # saved at savefig.dpi, shown at the figure's own size (crisp on high-dpi screens)
-        saved_dpi = plt.rcParams["savefig.dpi"]
-        scale = 1.0 if saved_dpi == "figure" else fig.dpi / float(saved_dpi)
-        display(Image(data=png, format="png", width=int(width * scale)))
-        plt.close(fig)
+        _show_png(fig, png)
     return path
 
 
@@ -81,7 +113,7 @@ def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, s
     """
     n = len(x)
     nrows = max(1, -(-n // ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.15)),
+    fig, axes = _subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.15)),
                              squeeze=False, layout="constrained")
     fig.get_layout_engine().set(wspace=0.04, hspace=0.04, w_pad=0.01, h_pad=0.01)
     if symmetric:
@@ -110,7 +142,7 @@ def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, s
 def class_grid(x: np.ndarray, y: np.ndarray, per_class: int = 8, seed: int = 0, size: float = 1.0):
     """``per_class`` random samples of each emotion, one row per class."""
     rng = np.random.default_rng(seed)
-    fig, axes = plt.subplots(len(EMOTIONS), per_class,
+    fig, axes = _subplots(len(EMOTIONS), per_class,
                              figsize=(per_class * size + 1.2, len(EMOTIONS) * size), squeeze=False)
     for c, name in enumerate(EMOTIONS):
         idx = np.flatnonzero(y == c)
@@ -136,7 +168,7 @@ def history(hist, title: str | None = None, others: dict | None = None, label: s
     """
     import pandas as pd
     runs = {label: hist, **(others or {})}
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6 + 0.25 * len(runs) * (len(runs) > 1)),
+    fig, axes = _subplots(1, 2, figsize=(10, 3.6 + 0.25 * len(runs) * (len(runs) > 1)),
                              layout="constrained")
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (label, h) in enumerate(runs.items()):
@@ -165,15 +197,22 @@ def history(hist, title: str | None = None, others: dict | None = None, label: s
     return fig
 
 
-def confusion(cm, title: str = "Confusion matrix (row-normalized)", fmt: str = ".2f"):
-    """A seaborn heatmap of a confusion-matrix DataFrame (``fk.evaluate.confusion``)."""
+def confusion(cm, title: str = "Confusion matrix (row-normalized)", fmt: str = ".2f", ax=None):
+    """A seaborn heatmap of a confusion-matrix DataFrame (``fk.evaluate.confusion``).
+
+    Args:
+        ax: an Axes of yours to draw in (then returned instead of a new Figure).
+    """
     import seaborn as sns
-    fig, ax = plt.subplots(figsize=(6.4, 5.4))
+    given = ax is not None
+    fig, ax = (ax.figure, ax) if given else _subplots(figsize=(6.4, 5.4))
     sns.heatmap(cm, annot=True, fmt=fmt, cmap="Blues", square=True, cbar=True, ax=ax,
                 vmin=0, annot_kws={"fontsize": 8})
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)
+    if given:
+        return ax
     fig.tight_layout()
     return fig
 
@@ -208,7 +247,7 @@ def saliency(images, maps: dict, titles=None, masks=None, overlay: bool = False,
     """
     images = np.asarray(images, np.float32)
     n, names = len(images), list(maps)
-    fig, axes = plt.subplots(n, len(names) + 1, figsize=((len(names) + 1) * size, n * size),
+    fig, axes = _subplots(n, len(names) + 1, figsize=((len(names) + 1) * size, n * size),
                              squeeze=False)
     for i in range(n):
         img = images[i, ..., 0] if images.ndim == 4 else images[i]
@@ -271,7 +310,7 @@ def ablation(table, metric: str = "val_acc", reference=None, chance: float | Non
     panels = [(labels[0], pd.DataFrame(table))]
     if reference is not None and len(reference):
         panels.append((labels[1], pd.DataFrame(reference)))
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.6 * len(panels), 3.8), squeeze=False)
+    fig, axes = _subplots(1, len(panels), figsize=(5.6 * len(panels), 3.8), squeeze=False)
     rows = max(t["config"].nunique() for _, t in panels)
     for ax, (name, t) in zip(axes[0], panels):
         s = summarize(t, [metric])
@@ -310,12 +349,17 @@ def ablation(table, metric: str = "val_acc", reference=None, chance: float | Non
     return fig
 
 
-def sanity(table, title: str = "Cascading randomization (Adebayo et al. 2018)"):
-    """Rank correlation with the trained model's maps as layers are randomized top-down."""
+def sanity(table, title: str = "Cascading randomization (Adebayo et al. 2018)", ax=None):
+    """Rank correlation with the trained model's maps as layers are randomized top-down.
+
+    Args:
+        ax: an Axes of yours to draw in (then returned instead of a new Figure).
+    """
     import pandas as pd
     t = pd.DataFrame(table)
     order = t.drop_duplicates("step").sort_values("step")
-    fig, ax = plt.subplots(figsize=(9, 3.8))
+    given = ax is not None
+    fig, ax = (ax.figure, ax) if given else _subplots(figsize=(9, 3.8))
     for method, grp in t.groupby("method", sort=False):
         grp = grp.sort_values("step")
         ax.plot(grp["step"], grp["spearman"], "o-", ms=3, label=method)
@@ -325,5 +369,7 @@ def sanity(table, title: str = "Cascading randomization (Adebayo et al. 2018)"):
     ax.axhline(0, color="gray", lw=0.5)
     ax.set_title(title)
     ax.legend(fontsize=7, ncols=2)
+    if given:
+        return ax
     fig.tight_layout()
     return fig

@@ -32,13 +32,14 @@ def rng():
     return np.random.default_rng(0)
 
 
-# ---- the second Keras backend ------------------------------------------------------------
-# `make test` runs the suite on TensorFlow, then again with KERAS_BACKEND=jax. In the JAX
-# pass two kinds of test are left to the TensorFlow pass: tests whose reference is
-# TensorFlow itself through Keras (tf.GradientTape on a Keras model, tf-keras-vis, tf.data),
-# marked `tf_reference`; and test files whose code never touches Keras (the data layer,
-# plots, the install and resolve checks) or that compare the backends themselves in
-# subprocesses, listed below. Everything else runs on both.
+# ---- more than one Keras backend ---------------------------------------------------------
+# `make test` (make.py) runs the suite once per installed backend: TensorFlow, then JAX, then
+# PyTorch where torch is installed, setting FER_KIT_TEST_PASS=repeat on every pass after
+# the first. Two kinds of test run once: tests whose reference is TensorFlow itself through
+# Keras (tf.GradientTape on a Keras model, tf-keras-vis, tf.data), marked `tf_reference`,
+# run only when Keras runs on TensorFlow; and test files whose code never touches Keras
+# (the data layer, plots, the install and resolve checks) or that compare the backends
+# themselves in subprocesses, listed below, run in the first pass only.
 _ONE_PASS = {"test_config", "test_csvparse", "test_outliers", "test_plots", "test_resolve",
              "test_split", "test_synth", "test_install", "test_vis_backends"}
 
@@ -50,13 +51,11 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
-    if backend == "tensorflow":
-        return
-    why = {"tf_reference": "its reference is TensorFlow: the TensorFlow pass runs it",
-           "one_pass": "no Keras code (or compares backends itself): the TensorFlow pass "
-                       "runs it"}
+    repeat = os.environ.get("FER_KIT_TEST_PASS") == "repeat"
     for item in items:
-        if "tf_reference" in item.keywords:
-            item.add_marker(pytest.mark.skip(reason=why["tf_reference"]))
-        elif item.module.__name__.rsplit(".", 1)[-1] in _ONE_PASS:
-            item.add_marker(pytest.mark.skip(reason=why["one_pass"]))
+        if backend != "tensorflow" and "tf_reference" in item.keywords:
+            item.add_marker(pytest.mark.skip(
+                reason="its reference is TensorFlow: the TensorFlow pass runs it"))
+        elif repeat and item.module.__name__.rsplit(".", 1)[-1] in _ONE_PASS:
+            item.add_marker(pytest.mark.skip(
+                reason="no Keras code (or compares backends itself): the first pass runs it"))

@@ -41,7 +41,7 @@ def test_width_scales_channels_and_any_input_shape():
     m = models.build("vgg_selu", width=0.25, input_shape=(32, 40, 3), num_classes=4)
     assert m.get_layer("block1_conv1").filters == 16 and m.get_layer("fc1").units == 128
     out = m(np.zeros((2, 32, 40, 3), np.float32))
-    np.testing.assert_allclose(np.asarray(out).sum(axis=1), 1, rtol=1e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(out).sum(axis=1), 1, rtol=1e-5)
     assert models.conv_layer_names(m)[-1] == "block3_conv2"
 
 

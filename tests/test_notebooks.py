@@ -95,3 +95,34 @@ def test_runner_names_the_failing_notebook_and_cell(tmp_path):
         notebooks.run_all(profile="smoke", out=tmp_path / "b2", folder=src, only=["42"])
     with pytest.raises(FileNotFoundError, match="no numbered notebooks"):
         notebooks.notebook_paths(tmp_path)
+
+
+@pytest.mark.parametrize("platform, has_ipc, transport", [
+    ("linux", True, "ipc"), ("darwin", True, "ipc"),
+    ("win32", False, "tcp"), ("win32", True, "tcp"),  # pyzmq's Windows wheels lack IPC
+    ("linux", False, "tcp"),                           # a libzmq built without it
+])
+def test_kernel_transport_is_what_the_platform_supports(monkeypatch, platform, has_ipc,
+                                                        transport):
+    import zmq
+    real_has = zmq.has
+    monkeypatch.setattr(zmq, "has", lambda cap: has_ipc if cap == "ipc" else real_has(cap))
+    assert notebooks.kernel_transport(platform) == transport
+    monkeypatch.setattr("sys.platform", platform)
+    assert notebooks._KernelManager().transport == transport
+
+
+def test_this_machine_runs_kernels_over_ipc():
+    import zmq
+    assert notebooks.kernel_transport() == ("ipc" if zmq.has("ipc") else "tcp")
+    assert notebooks.kernel_transport() == "ipc" or os.name == "nt"
+
+
+def test_a_tcp_kernel_runs_a_notebook(tmp_path, monkeypatch):
+    """What Windows gets: the runner with TCP runs a notebook as well."""
+    monkeypatch.setattr(notebooks, "kernel_transport", lambda platform=None: "tcp")
+    src = tmp_path / "nbs"
+    src.mkdir()
+    _write(src, "00_a.ipynb", ["import fer_kit as fk\nfk.notebooks.record('x', 7)"])
+    table = notebooks.run_all(profile="smoke", out=tmp_path / "build", folder=src, html=False)
+    assert table.attrs["figures"]["x"] == 7

@@ -81,3 +81,53 @@ def test_image_grid_colour_bars_show_the_values():
     assert len(fig.axes) == len(plain.axes) + 2  # one bar per image
     bar = fig.axes[-1]
     assert bar.get_ylim() == pytest.approx((0, 80))  # the second map's value range
+
+
+def test_one_panel_plots_draw_into_a_given_axes():
+    import matplotlib.pyplot as plt
+    y = np.array([0, 1, 2, 3, 4, 5, 6, 6])
+    fig, (left, right) = plt.subplots(1, 2)
+    ax = plots.confusion(evaluate.confusion(y, y, normalize=True), ax=right)
+    assert ax is right and len(right.texts) == 49 and not left.texts
+    table = pd.DataFrame({"method": ["vanilla"] * 3, "step": [0, 1, 2],
+                          "layer": ["logits", "fc1", "conv"], "spearman": [1.0, .5, .1]})
+    assert plots.sanity(table, ax=left) is left and len(left.lines) >= 1
+    assert len(fig.axes) == 3  # two of ours plus the heatmap's colour bar, no new figure
+    plt.close(fig)
+
+
+# A cell's figures as a student sees them: a real kernel runs cells and we count the
+# images in each cell's outputs.
+_CELLS = {
+    "value": "plots.confusion(cm)",                      # the figure is the cell's value
+    "assigned": "fig = plots.confusion(cm)",
+    "saved": "plots.save(plots.confusion(cm), 'c', folder=tmp)",
+    "plain": "fig, ax = plt.subplots(); ax.plot([1, 2]); fig",  # matplotlib's own: the control
+}
+
+
+def _images_per_cell(backend_line: str) -> dict:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    setup = ("import tempfile, numpy as np, matplotlib.pyplot as plt\n"
+             "from fer_kit import evaluate, plots\ntmp = tempfile.mkdtemp()\n"
+             "y = np.arange(7); cm = evaluate.confusion(y, y, normalize=True)")
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(backend_line),
+                                         nbformat.v4.new_code_cell(setup)]
+                                  + [nbformat.v4.new_code_cell(c) for c in _CELLS.values()])
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3").execute()
+    return {name: sum("image/png" in o.get("data", {}) for o in cell.outputs)
+            for name, cell in zip(_CELLS, nb.cells[2:])}
+
+
+def test_a_figure_is_shown_once_under_jupyters_inline_backend(monkeypatch):
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    shown = _images_per_cell("%matplotlib inline")
+    assert shown["plain"] == 2  # the double display this guards against does happen
+    assert shown == {"value": 1, "assigned": 1, "saved": 1, "plain": 2}
+
+
+def test_a_figure_is_shown_once_under_agg_as_papermill_runs(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    shown = _images_per_cell("import matplotlib; assert matplotlib.get_backend().lower() == 'agg'")
+    assert shown == {"value": 1, "assigned": 0, "saved": 1, "plain": 0}

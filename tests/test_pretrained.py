@@ -68,7 +68,7 @@ def test_the_astronaut_smiles(model):
     pytest.importorskip("skimage")
     faces = pretrained.real_faces(n_lfw=3)
     assert faces["lfw"].shape == (3, 25, 25) and faces["lfw"].dtype == np.uint8
-    assert 100 < faces["astronaut"].shape[0] < 300  # one face box, not the whole photograph
+    assert 60 <= faces["astronaut"].shape[0] <= 300  # one face box, not the 512-pixel photograph
     p = model.predict(pretrained.prepare(faces["astronaut"][None]), verbose=0)[0]
     assert EMOTIONS[int(p.argmax())] == "Happy"
 

@@ -101,23 +101,34 @@ def _offline_reason(url: str, timeout: float = 4.0) -> str | None:
         return f"package index {url} not reachable ({host}:{port}: {exc})"
 
 
+#: what is resolved, side by side: {key: (Python version, requirement, more pip arguments)}
+RESOLVES = {
+    "3.14": ("3.14", ".[dev]", []),
+    "3.11": ("3.11", ".[dev]", []),
+    "plain": ("3.11", ".", []),
+    # Colab's own packages pinned (tests/data/colab_constraints.txt, its pip freeze): the
+    # kit must install beside them without changing one
+    "colab": ("3.13", ".", ["-c", str(ROOT / "tests" / "data" / "colab_constraints.txt")]),
+}
+
+
 @pytest.fixture(scope="module")
 def resolved(tmp_path_factory):
-    """{python version: pip's installation report} for '.[dev]', 3.14 and 3.11 resolved
-    side by side (each takes some 30 s, mostly waiting on the index)."""
+    """{key of RESOLVES: pip's installation report}, resolved side by side (each takes
+    some 30 s, mostly waiting on the index)."""
     reason = _offline_reason(_index_url())
     if reason:
         pytest.skip(f"resolve tests need the package index: {reason}")
     tmp = tmp_path_factory.mktemp("resolve")
     procs = {}
-    for version in ("3.14", "3.11"):
-        report = tmp / f"report-{version}.json"
+    for key, (version, requirement, more) in RESOLVES.items():
+        report = tmp / f"report-{key}.json"
         cmd = [sys.executable, "-c", _PIP_AS, version, "install", "--dry-run",
                "--ignore-installed", "--python-version", version, "--only-binary=:all:",
-               "--target", str(tmp / f"target-{version}"), "--report", str(report),
-               "--disable-pip-version-check", "--no-input", "-q", ".[dev]"]
-        procs[version] = (subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
-                                           stderr=subprocess.STDOUT, text=True), report)
+               "--target", str(tmp / f"target-{key}"), "--report", str(report),
+               "--disable-pip-version-check", "--no-input", "-q", *more, requirement]
+        procs[key] = (subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE,
+                                       stderr=subprocess.STDOUT, text=True), report)
     deadline = time.monotonic() + RESOLVE_TIMEOUT_S
     reports, failures = {}, []
     for version, (proc, report) in procs.items():
@@ -171,6 +182,37 @@ def test_python_3_14_takes_the_jax_path(resolved):
     keras = {name: v for name, v in picked.items() if name in KERAS_MODULE_DISTS}
     assert list(keras) == ["keras"], f"distributions installing `keras`: {keras}"
     assert not _prereleases(picked), f"pre-releases picked: {_prereleases(picked)}"
+
+
+#: distributions for staff, development or a Jupyter user interface: never in a plain install
+NOT_PLAIN = {"nbval", "pytest", "coverage", "hypothesis", "scikit-image", "tf-keras-vis",
+             "jupyter", "jupyterlab", "notebook", "jupyter-server", "qtconsole"}
+
+
+def test_the_plain_install_is_the_library_and_the_notebook_runner(resolved):
+    picked = _picked(resolved["plain"])
+    assert {"fer-kit", "tensorflow", "keras", "papermill", "nbconvert", "ipykernel"} <= set(picked)
+    assert not NOT_PLAIN & set(picked), f"in a plain install: {sorted(NOT_PLAIN & set(picked))}"
+
+
+def test_colab_keeps_its_own_packages(resolved):
+    """Resolved with Colab's pip freeze as constraints, for its Python: pip finds a set,
+    so nothing Colab pinned changes (TensorFlow, Keras, ipykernel, notebook, tornado, ...),
+    and nothing new for a Jupyter user interface comes along."""
+    report = resolved["colab"]
+    assert report["environment"]["python_version"] == "3.13", report["environment"]
+    picked = _picked(report)
+    pins = {}
+    for line in (ROOT / "tests" / "data" / "colab_constraints.txt").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            pins[_canonical(name)] = version.strip()
+    for name in ("tensorflow", "keras", "ipykernel", "tornado", "jupyter-client", "numpy"):
+        assert picked.get(name) == pins[name], f"{name}: Colab has {pins[name]}, pip picked {picked.get(name)}"
+    changed = {n: (pins[n], v) for n, v in picked.items() if n in pins and pins[n] != v}
+    assert not changed, f"Colab's packages changed: {changed}"
+    new = set(picked) - set(pins) - {"fer-kit"}
+    assert not new & NOT_PLAIN, f"new on Colab: {sorted(new & NOT_PLAIN)}"
 
 
 def test_python_3_11_keeps_tensorflow(resolved):
