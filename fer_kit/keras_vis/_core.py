@@ -1,22 +1,21 @@
-"""keras-vis's ``vis.visualization``: ``visualize_saliency``, ``visualize_cam``,
-``visualize_activation`` (and ``overlay``), with keras-vis 0.4's arguments and results.
+"""What keras-vis computed, shared by its two conventions (``visualization``: release 0.4.1,
+``master.visualization``: the unreleased master branch). They differ only in what they
+hand back (a jet-coloured uint8 image or a float map) and in a few arguments; the
+gradients, Grad-CAM's heatmap and the activation-maximization loop are here, once.
 
-keras-vis scored ``filter_indices`` as ActivationMaximization did: the mean over the
-batch (and, for a conv layer, its spatial axes) of each listed unit, summed; None
-means every unit (their mean). The gradient is taken on a weight-sharing copy
-(``fer_kit.vis.Explainer``) with a softmax at ``layer_idx`` read as logits.
-
-Like keras-vis, each call builds its graph anew (about half a second on a small CNN);
-in a loop over images pass ``ex = fer_kit.vis.Explainer(model)`` in place of ``model``
-and the graph is built once.
+keras-vis scored ``filter_indices`` as its ActivationMaximization loss did: the mean over
+the batch (and, for a conv layer, its spatial axes) of each listed unit, summed; None
+means every unit (their mean). Gradients are taken on a weight-sharing copy
+(``fer_kit.vis.Explainer``) with a softmax at ``layer_idx`` read as logits, and with any
+model nested in the model opened (``fer_kit.vis.find``).
 """
 from __future__ import annotations
 
+import keras
 import numpy as np
 from keras import ops
-from scipy.ndimage import zoom
 
-from ..vis import autodiff
+from ..vis import autodiff, find
 from ..vis.explainer import Explainer, as_explainer
 from . import backprop_modifiers, grad_modifiers
 from .callbacks import Print
@@ -26,8 +25,7 @@ _POOLING = ("MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
             "AveragePooling2D", "AveragePooling3D")
 
 
-# ---- shared pieces ------------------------------------------------------------------------
-def _seed_batch(model, seed_input) -> np.ndarray:
+def seed_batch(model, seed_input) -> np.ndarray:
     """keras-vis's rule: add the batch axis only when it is missing."""
     x = np.asarray(seed_input, np.float32)
     rank = len(model.inputs[0].shape)
@@ -39,14 +37,15 @@ def _seed_batch(model, seed_input) -> np.ndarray:
     return x
 
 
-def _filter_weights(ex: Explainer, layer_idx, filter_indices, n: int) -> np.ndarray:
+def filter_weights(ex: Explainer, layer_idx, filter_indices, n: int) -> np.ndarray:
     """(n, units) weights for keras-vis's ActivationMaximization loss (a mean over the batch)."""
     units = int(ex.layer(layer_idx).output.shape[-1])
     w = np.zeros(units, np.float32)
     if filter_indices is None:
         w[:] = 1.0 / units
     else:
-        for idx in utils.listify(filter_indices):
+        # an int, a list, an array (``predict_classes``'s output), a list of arrays
+        for idx in np.concatenate([np.ravel(v) for v in utils.listify(filter_indices)]):
             if not -units <= int(idx) < units:
                 raise ValueError(f"filter index {idx} out of range: layer "
                                  f"{ex.layer(layer_idx).name!r} has {units} units")
@@ -54,89 +53,84 @@ def _filter_weights(ex: Explainer, layer_idx, filter_indices, n: int) -> np.ndar
     return np.tile(w / n, (n, 1))
 
 
-def _wrt_layer(model, wrt_tensor):
-    """The layer whose output is ``wrt_tensor`` (None for the model input)."""
+def _output_of(layer):
+    try:
+        return layer.output
+    except (AttributeError, ValueError):  # a layer called several times has no one output
+        return None
+
+
+def wrt_layer(model, wrt_tensor):
+    """The layer whose output is ``wrt_tensor`` (None for the model input), nested or not."""
     if wrt_tensor is None or any(wrt_tensor is t for t in model.inputs):
         return None
-    for layer in model.layers:
-        if getattr(layer, "_inbound_nodes", None) and any(
-                wrt_tensor is t for node in layer._inbound_nodes for t in node.output_tensors):
+    for _, layer in find.walk(model):
+        if _output_of(layer) is wrt_tensor:
             return layer
     raise ValueError("wrt_tensor is neither the model's input nor the output of one of its "
                      "layers; pass model.layers[i].output (or model.input)")
 
 
-# ---- saliency -----------------------------------------------------------------------------
-def visualize_saliency(model, layer_idx, filter_indices, seed_input, wrt_tensor=None,
-                       backprop_modifier=None, grad_modifier="absolute", keepdims=False):
-    """The gradient of ``filter_indices``'s activation at ``layer_idx`` w.r.t. the input
-    (or ``wrt_tensor``): Simonyan et al. (2014); guided with ``backprop_modifier='guided'``.
-
-    Returns:
-        The first image's map, (H, W) (or (H, W, C) with ``keepdims``), min-max scaled to
-        [0, 1] over the whole batch as keras-vis did.
-    """
+def saliency_gradients(model, layer_idx, filter_indices, seed_input, wrt_tensor=None,
+                       backprop_modifier=None, grad_modifier="absolute") -> np.ndarray:
+    """d(score)/d(input or wrt_tensor) for the whole seed batch, ``grad_modifier`` applied."""
     ex = as_explainer(model)
-    model = ex.model
-    x = _seed_batch(model, seed_input)
-    w = _filter_weights(ex, layer_idx, filter_indices, len(x))
-    wrt = _wrt_layer(model, wrt_tensor)
+    x = seed_batch(ex.model, seed_input)
+    w = filter_weights(ex, layer_idx, filter_indices, len(x))
+    wrt = wrt_layer(ex.model, wrt_tensor)
     out = ex.gradients(x, layer=layer_idx, modifier=backprop_modifiers.to_kit(backprop_modifier),
                        wrt=wrt, weights=w)
-    grads = out[0] if wrt is None else out[1]
-    grads = grad_modifiers.get(grad_modifier)(grads)
-    if not keepdims:
-        grads = np.max(grads, axis=-1)
-    return utils.normalize(grads)[0]
+    return grad_modifiers.get(grad_modifier)(out[0] if wrt is None else out[1])
 
 
 # ---- Grad-CAM -----------------------------------------------------------------------------
-def _penultimate_layer(model, layer_idx, penultimate_layer_idx):
-    """keras-vis's default: the last Conv or (non-global) pooling layer before ``layer_idx``."""
-    layers = model.layers
-    end = layer_idx if isinstance(layer_idx, int) else utils.find_layer_idx(model, layer_idx)
-    end = end + len(layers) if end < 0 else end
+def _is_conv_or_pooling(layer) -> bool:
+    inner = getattr(layer, "layer", layer)  # a Wrapper (TimeDistributed...), as master did
+    if isinstance(inner, keras.Model):
+        return False
+    name = type(inner).__name__
+    return "Conv" in name or name in _POOLING
+
+
+def penultimate_layer(model, layer_idx, penultimate_layer_idx):
+    """keras-vis's default: the last Conv or (non-global) pooling layer before the layer
+    just before ``layer_idx``, looked for inside nested models too."""
+    walked = find.walk(model)
+    end = find.position(model, layer_idx)
     if penultimate_layer_idx is None:
-        for layer in reversed(layers[:max(end - 1, 0)]):
-            inner = getattr(layer, "layer", layer)  # a Wrapper (TimeDistributed...)
-            name = type(inner).__name__
-            if "Conv" in name or name in _POOLING:
+        for _, layer in reversed(walked[:max(end - 1, 0)]):
+            if _is_conv_or_pooling(layer):
                 return layer
         raise ValueError(f"Unable to determine penultimate Conv or Pooling layer for "
                          f"layer_idx: {layer_idx}; give penultimate_layer_idx")
-    pen = penultimate_layer_idx
-    pen = utils.find_layer_idx(model, pen) if isinstance(pen, str) else pen
-    pen = pen + len(layers) if pen < 0 else pen
-    if pen > end:
+    pen = find.get_layer(model, penultimate_layer_idx)
+    if find.position(model, pen) > end:
         raise ValueError(f"penultimate_layer_idx ({penultimate_layer_idx}) needs to be before "
                          f"layer_idx ({layer_idx})")
-    return layers[pen]
+    return pen
 
 
-def visualize_cam(model, layer_idx, filter_indices, seed_input, penultimate_layer_idx=None,
-                  backprop_modifier=None, grad_modifier=None):
-    """Grad-CAM (Selvaraju et al. 2017) as keras-vis 0.4 computed it.
+def cam_heatmap(model, layer_idx, filter_indices, seed_input, penultimate_layer_idx=None,
+                backprop_modifier=None, grad_modifier=None) -> tuple[np.ndarray, tuple]:
+    """Grad-CAM (Selvaraju et al. 2017) as keras-vis computed it, before resizing.
 
     Gradients at the penultimate layer are divided by their maximum, averaged per channel
-    (over the batch too), the first image's channels weighted and summed, rectified,
-    zoomed to the input size (cubic spline, scipy's default) and min-max scaled.
+    (over the batch too), the first image's channels weighted and summed, rectified.
 
     Returns:
-        (H, W) heatmap in [0, 1].
+        (heatmap (h, w) float32, the input's image size (H, W)).
     """
     ex = as_explainer(model)
-    model = ex.model
-    x = _seed_batch(model, seed_input)
-    pen = _penultimate_layer(model, layer_idx, penultimate_layer_idx)
-    w = _filter_weights(ex, layer_idx, filter_indices, len(x))
+    x = seed_batch(ex.model, seed_input)
+    pen = penultimate_layer(ex.model, layer_idx, penultimate_layer_idx)
+    w = filter_weights(ex, layer_idx, filter_indices, len(x))
     acts, grads, _ = ex.gradients(x, layer=layer_idx, wrt=pen, weights=w,
                                   modifier=backprop_modifiers.to_kit(backprop_modifier))
     grads = grad_modifiers.get(grad_modifier)(grads)
     grads = grads / (np.max(grads) + utils.EPSILON)
     weights = grads.mean(axis=tuple(range(grads.ndim - 1)))
-    heatmap = np.maximum((acts[0] * weights).sum(axis=-1), 0)
-    factors = [i / j for i, j in zip(x.shape[1:-1], heatmap.shape)]
-    return utils.normalize(zoom(heatmap, factors))
+    heatmap = np.maximum((acts[0] * weights).sum(axis=-1), 0).astype(np.float32)
+    return heatmap, tuple(x.shape[1:-1])
 
 
 # ---- activation maximization --------------------------------------------------------------
@@ -158,46 +152,43 @@ def _losses(graph, p: float = 6.0, beta: float = 2.0):
     return losses
 
 
-def visualize_activation(model, layer_idx, filter_indices=None, wrt_tensor=None,
-                         seed_input=None, input_range=(0, 255), backprop_modifier=None,
-                         grad_modifier=None, act_max_weight=1, lp_norm_weight=10,
-                         tv_weight=10, max_iter=200, input_modifiers=None, callbacks=None,
-                         verbose=False):
-    """The input that maximizes ``filter_indices`` at ``layer_idx`` (Erhan et al. 2009), by
-    keras-vis 0.4's optimizer: RMSProp steps on the gradient (scaled to RMS 1) of
-    ``-act_max_weight * activation + lp_norm_weight * LPNorm + tv_weight * TV``.
+def _rms_normalize(grads):
+    """keras-vis 0.4.1's gradient normalization: to root-mean-square 1."""
+    return grads / (np.sqrt(np.mean(grads ** 2)) + utils.EPSILON)
 
-    Args:
-        seed_input: the start (with or without batch axis); default noise about the middle
-            of ``input_range`` with sd 5% of it.
-        input_range: the model's input range; integer bounds give a uint8 image.
-        input_modifiers: e.g. ``[Jitter(16)]``, applied before (pre) and after (post) each step.
-        callbacks: objects with ``callback(i, named_losses, overall_loss, grads, wrt_value)``
-            and ``on_end()``.
 
-    Returns:
-        (H, W, C) image: the best step's input, deprocessed into ``input_range``.
+def _l2_normalize(grads):
+    """keras-vis master's (K.l2_normalize): to L2 norm 1."""
+    return grads / np.sqrt(max(float(np.sum(grads ** 2)), 1e-12))
+
+
+NORMALIZERS = {"rms": _rms_normalize, "l2": _l2_normalize}
+
+
+def maximize_activation(model, layer_idx, filter_indices=None, seed_input=None,
+                        input_range=(0, 255), backprop_modifier=None, grad_modifier=None,
+                        act_max_weight=1, lp_norm_weight=10, tv_weight=10, max_iter=200,
+                        input_modifiers=None, callbacks=None, verbose=False,
+                        normalize: str = "rms") -> np.ndarray:
+    """keras-vis's activation maximization (Erhan et al. 2009): RMSProp steps on the
+    normalized gradient of ``-act_max_weight * activation + lp_norm_weight * LPNorm +
+    tv_weight * TV``; the input after the best step, deprocessed into ``input_range``
+    (uint8 when both bounds are integers). ``normalize`` is 'rms' (0.4.1) or 'l2' (master).
     """
     ex = as_explainer(model)
-    model = ex.model
-    if _wrt_layer(model, wrt_tensor) is not None:
-        raise NotImplementedError(
-            "visualize_activation with wrt_tensor other than the input: keras-vis only "
-            "computed gradients then and never changed the image; for gradients w.r.t. a "
-            "layer's output call visualize_saliency(..., wrt_tensor=...) or "
-            "fer_kit.vis.Explainer(model).gradients(x, wrt=layer)")
     graph = ex.graph(layer_idx, modifier=backprop_modifiers.to_kit(backprop_modifier))
     lo, hi = input_range
     if seed_input is None:
-        x = utils.random_array((1, *model.inputs[0].shape[1:]), mean=np.mean(input_range),
+        x = utils.random_array((1, *ex.model.inputs[0].shape[1:]), mean=np.mean(input_range),
                                std=0.05 * (hi - lo))
     else:
-        x = _seed_batch(model, seed_input).copy()
-    w = _filter_weights(ex, layer_idx, filter_indices, len(x))
+        x = seed_batch(ex.model, seed_input).copy()
+    w = filter_weights(ex, layer_idx, filter_indices, len(x))
     step_fn = ex.compiled("keras_vis_activation", (id(graph),), lambda: autodiff.value_and_grad(
         _losses(graph), graph.variables))
-    loss_weights = np.array([act_max_weight, lp_norm_weight, tv_weight], np.float32)
-    modify = grad_modifiers.get(grad_modifier)
+    loss_weights = np.array([act_max_weight or 0, lp_norm_weight or 0, tv_weight or 0],
+                            np.float32)
+    norm, modify = NORMALIZERS[normalize], grad_modifiers.get(grad_modifier)
     input_modifiers = list(input_modifiers or [])
     callbacks = list(callbacks or []) + ([Print()] if verbose else [])
     names = ["ActivationMax Loss", "L-6.0 Norm Loss", "TV(2.0) Loss"]
@@ -205,10 +196,9 @@ def visualize_activation(model, layer_idx, filter_indices=None, wrt_tensor=None,
     for i in range(max_iter):
         for m in input_modifiers:
             x = m.pre(x)
-        (grads,), overall, named = step_fn([x], w, loss_weights)
+        (grads,), overall, named = step_fn([x.astype(np.float32)], w, loss_weights)
         overall = float(overall[0])
-        grads = grads / (np.sqrt(np.mean(grads ** 2)) + utils.EPSILON)  # keras-vis: RMS to 1
-        grads = modify(grads)
+        grads = modify(norm(grads))
         for c in callbacks:
             c.callback(i, [(n, float(v)) for n, v, k in zip(names, named, loss_weights) if k],
                        overall, grads, x)
@@ -226,29 +216,11 @@ def visualize_activation(model, layer_idx, filter_indices=None, wrt_tensor=None,
     return img
 
 
-def overlay(array1, array2, alpha: float = 0.5) -> np.ndarray:
-    """``alpha * array1 + (1 - alpha) * array2``, in array1's dtype."""
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha needs to be in [0, 1], got {alpha}")
-    if np.shape(array1) != np.shape(array2):
-        raise ValueError(f"array1 {np.shape(array1)} and array2 {np.shape(array2)} differ in "
-                         "shape")
-    return (array1 * alpha + array2 * (1.0 - alpha)).astype(np.asarray(array1).dtype)
-
-
-def _with_losses(name, instead):
-    def unavailable(*args, **kwargs):
+def unavailable(name: str, instead: str):
+    """A stand-in for a keras-vis call built on TensorFlow 1 graph tensors."""
+    def call(*args, **kwargs):
         raise NotImplementedError(
             f"{name} took keras-vis Loss objects built on TensorFlow 1 graph tensors, which "
             f"Keras 3 does not have; call {instead} instead")
-    unavailable.__name__ = name
-    return unavailable
-
-
-visualize_saliency_with_losses = _with_losses(
-    "visualize_saliency_with_losses", "visualize_saliency or fer_kit.vis.Explainer.gradients")
-visualize_cam_with_losses = _with_losses("visualize_cam_with_losses",
-                                         "visualize_cam or fer_kit.vis.gradcam")
-visualize_activation_with_losses = _with_losses(
-    "visualize_activation_with_losses", "visualize_activation (its act_max_weight, "
-    "lp_norm_weight, tv_weight) or fer_kit.vis.maximize")
+    call.__name__ = name
+    return call

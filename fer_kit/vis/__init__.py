@@ -5,6 +5,7 @@ One technique a module (tf-keras-vis's layout):
 =================  =======================================================================
 module             what is in it
 =================  =======================================================================
+``find``           layers by index, name, path ('backbone/conv_b'), nested models opened
 ``surgery``        the weight-sharing graph copy: logits, backprop modifiers (the table)
 ``autodiff``       the backend seam: one gradient function per backend (TF, JAX, torch)
 ``explainer``      ``Explainer(model)``: owns a model's graphs and compiled functions
@@ -35,7 +36,8 @@ from .cam import gradcam
 from .explainer import Explainer, as_explainer
 from .features import feature_maps, kernels
 from .sanity import METHODS, cascading_randomization, explain, mask_share, rank_corr
-from .surgery import MODIFIERS, find_layer_idx, get_layer, last_conv_layer
+from .find import find_layer_idx, get_layer, last_conv_layer
+from .surgery import MODIFIERS
 
 # keras-vis's three calls (after the modules above: fer_kit.keras_vis imports them)
 from ..keras_vis.grad_modifiers import NAMES as GRAD_MODIFIERS  # noqa: E402

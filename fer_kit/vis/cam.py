@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import zoom
 
-from . import surgery
+from . import find
 from .backprop import scale_to_unit
 from .explainer import as_explainer
 
@@ -41,7 +41,7 @@ def gradcam(model, images, targets=None, *, layer=None, plus: bool = False,
 
     Args:
         model: a Keras model or an ``Explainer``.
-        layer: the conv layer to explain (default: the last one).
+        layer: the conv layer to explain (default: the last one, wherever it is nested).
         plus: Grad-CAM++ weights.
         expand: upsample the maps (bilinear) to the input size.
         scale: min-max scale each map to [0, 1].
@@ -53,7 +53,7 @@ def gradcam(model, images, targets=None, *, layer=None, plus: bool = False,
         (N, H, W) maps (the layer's size if not ``expand``), ReLU applied.
     """
     ex = as_explainer(model)
-    conv = surgery.last_conv_layer(ex.model) if layer is None else ex.layer(layer)
+    conv = find.last_conv_layer(ex.model) if layer is None else ex.layer(layer)
     x = np.asarray(images, np.float32)
     acts, grads, scores = ex.gradients(x, targets, layer=target_layer, modifier=modifier,
                                        wrt=conv, batch_size=batch_size)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from . import autodiff, surgery
+from . import autodiff, find, surgery
 
 
 class Explainer:
@@ -46,14 +46,16 @@ class Explainer:
 
     # ---- graphs ---------------------------------------------------------------------------
     def layer(self, layer) -> keras.layers.Layer:
-        """A layer of the model given as index, name or the layer."""
-        return surgery.get_layer(self.model, layer)
+        """A layer of the model given as index, name, path ('backbone/conv_b') or the layer;
+        layers inside nested models are found too (``fer_kit.vis.find``)."""
+        return find.get_layer(self.model, layer)
 
     def graph(self, layer=-1, *, logits: bool = True, modifier=None, wrt=None) -> keras.Model:
         """The weight-sharing model from the input to ``layer``'s output.
 
         Args:
-            layer: index, name or layer (default: the output layer).
+            layer: index, name, path or layer (default: the output layer); a nested
+                model's softmax output is read as logits too.
             logits: swap a softmax at ``layer`` for its logits.
             modifier: None, 'guided' or 'deconvnet' (``fer_kit.vis.surgery``).
             wrt: a layer: the graph outputs [wrt's output, layer's output] and takes an
@@ -61,12 +63,13 @@ class Explainer:
         """
         target = self.layer(layer)
         wrt_layer = None if wrt is None else self.layer(wrt)
-        key = (target.name, logits, modifier, None if wrt_layer is None else wrt_layer.name)
+        # layers by identity: two nested models may hold layers of the same name
+        key = (id(target), logits, modifier, None if wrt_layer is None else id(wrt_layer))
         if key not in self._graphs:
             taps = [target] if wrt_layer is None else [wrt_layer, target]
             self._graphs[key] = surgery.build_graph(
-                self.model, taps, logits_at=target if logits else None, modifier=modifier,
-                perturb=wrt_layer)
+                self.model, taps, logits_at=find.output_layer(target) if logits else None,
+                modifier=modifier, perturb=wrt_layer)
         return self._graphs[key]
 
     def compiled(self, kind: str, graph_key: tuple, make):

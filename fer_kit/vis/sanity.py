@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from .backprop import saliency, scale_to_unit
 from .attribution import integrated_gradients
 from .cam import gradcam
+from . import find
 from .explainer import Explainer, as_explainer
 
 METHODS = {
@@ -58,8 +59,10 @@ def rank_corr(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def weighted_layers(model: keras.Model) -> list:
-    """Layers with a kernel-like trainable weight (Dense, convolutions), input to output."""
-    return [l for l in model.layers if any(len(v.shape) >= 2 for v in l.trainable_weights)]
+    """Layers with a kernel-like trainable weight (Dense, convolutions), input to output,
+    those inside nested models included (a backbone is randomized layer by layer)."""
+    return [l for l in find.leaf_layers(model)
+            if any(len(v.shape) >= 2 for v in l.trainable_weights)]
 
 
 def cascading_randomization(model, images, targets=None, methods=None, seed: int = 0,

@@ -3,8 +3,10 @@
 keras-vis edited the model in place (``layer.activation = linear`` and a reload) and
 overrode TensorFlow's gradient registry by name. Here nothing of the user's model is
 changed, not even for a moment: each layer is called again on new symbolic inputs
-(Keras's ``clone_model`` with ``clone_function=lambda layer: layer``), so the copy
-uses the very same variables. Where a layer must act differently, a small wrapper
+(``fer_kit.vis._graph.run_graph``, the walk Keras's ``clone_model`` makes with
+``clone_function=lambda layer: layer``), so the copy uses the very same variables. A
+model nested in the model (a transfer-learning backbone) is opened the same way: its
+layers join the copy, so modifiers reach its activations and its layers can be explained. Where a layer must act differently, a small wrapper
 layer runs the user's layer's ``call`` (or a *twin*: a shallow copy that holds the
 same variable objects, with a linear activation) and adds the backward rule.
 
@@ -32,45 +34,12 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from ._graph import run_graph
+from .find import CONV_TYPES, find_layer_idx, get_layer, last_conv_layer  # noqa: F401
+
 MODIFIERS = (None, "guided", "deconvnet")
-CONV_TYPES = (keras.layers.Conv1D, keras.layers.Conv2D, keras.layers.Conv3D,
-              keras.layers.SeparableConv1D, keras.layers.SeparableConv2D,
-              keras.layers.DepthwiseConv1D, keras.layers.DepthwiseConv2D)
 ACTIVATION_LAYERS = (keras.layers.Activation, keras.layers.ReLU, keras.layers.LeakyReLU,
                      keras.layers.ELU, keras.layers.PReLU)
-
-
-# ---- finding layers ---------------------------------------------------------------------
-def find_layer_idx(model: keras.Model, name: str) -> int:
-    """Index of the layer called ``name`` in ``model.layers``."""
-    for i, layer in enumerate(model.layers):
-        if layer.name == name:
-            return i
-    raise ValueError(f"model {model.name!r} has no layer {name!r}; layers: "
-                     f"{', '.join(l.name for l in model.layers)}")
-
-
-def get_layer(model: keras.Model, layer) -> keras.layers.Layer:
-    """A layer given as index (into ``model.layers``), name or the layer itself."""
-    if isinstance(layer, keras.layers.Layer):
-        return layer
-    if isinstance(layer, str):
-        return model.layers[find_layer_idx(model, layer)]
-    try:
-        return model.layers[layer]
-    except (IndexError, TypeError):
-        raise ValueError(f"layer {layer!r} is not an index into the {len(model.layers)} "
-                         f"layers of model {model.name!r}, nor a name or a layer") from None
-
-
-def last_conv_layer(model: keras.Model, before=None) -> keras.layers.Layer:
-    """The last convolutional layer (Grad-CAM's default), or the last one before ``before``."""
-    end = len(model.layers) if before is None else model.layers.index(get_layer(model, before))
-    for layer in reversed(model.layers[:end]):
-        if isinstance(layer, CONV_TYPES):
-            return layer
-    raise ValueError(f"model {model.name!r} has no convolutional layer"
-                     f"{'' if before is None else ' before ' + repr(before)}; give the layer")
 
 
 def is_softmax(fn) -> bool:
@@ -175,7 +144,12 @@ def build_graph(model: keras.Model, taps: list, *, logits_at=None, modifier=None
         keras.Input(tuple(perturb.output.shape[1:]), name=f"{perturb.name}_delta")]
 
     def call_function(layer, *args, **kwargs):
-        y = _rewire(layer, args, kwargs, layer is logits_at, modifier)
+        if isinstance(layer, keras.Model):  # a nested model: its layers join this graph, so
+            # modifiers reach its activations and its layers can be taps (``training`` and
+            # other call arguments of the nested call are dropped: explaining is inference)
+            y = run_graph(layer, args[0], call_function)
+        else:
+            y = _rewire(layer, args, kwargs, layer is logits_at, modifier)
         if id(layer) in want:
             captured[want[id(layer)]] = y
         if layer is perturb:  # a named layer: an operator's default name may clash
@@ -184,15 +158,7 @@ def build_graph(model: keras.Model, taps: list, *, logits_at=None, modifier=None
 
     inputs = [keras.Input(batch_shape=t.shape, dtype=t.dtype, name=f"{model.name}_input{i}")
               for i, t in enumerate(model.inputs)]
-    if isinstance(model, keras.Sequential):
-        h = inputs[0]
-        for layer in model.layers:
-            h = call_function(layer, h)
-    else:
-        # what keras.models.clone_model runs (its own Functional constructor would reject
-        # the extra delta input): each layer called again on the new tensors
-        model._run_through_graph(inputs[0] if len(inputs) == 1 else inputs,
-                                 operation_fn=lambda layer: layer, call_fn=call_function)
+    run_graph(model, inputs, call_function)
     missing = [taps[i].name for i in range(len(taps)) if i not in captured]
     if missing:
         raise ValueError(f"layer(s) {missing} are not on the path from input to output of "

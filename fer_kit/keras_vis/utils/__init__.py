@@ -1,4 +1,5 @@
-"""keras-vis's ``vis.utils`` package: ``from fer_kit.keras_vis.utils import utils``."""
-from . import utils
+"""keras-vis's ``vis.utils`` package: ``from fer_kit.keras_vis.utils import utils`` (and
+0.3's ``from fer_kit.keras_vis.utils.vggnet import VGG16``)."""
+from . import utils, vggnet
 
-__all__ = ["utils"]
+__all__ = ["utils", "vggnet"]

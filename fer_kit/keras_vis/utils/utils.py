@@ -1,18 +1,27 @@
-"""keras-vis's ``vis.utils.utils``: layer lookup, model modification, image helpers."""
+"""keras-vis's ``vis.utils.utils`` (0.4.1, and master's names): layer lookup, model
+modification, image helpers, ImageNet labels, the random seed."""
 from __future__ import annotations
 
+import json
 import math
 
 import keras
 import numpy as np
 
-from ...vis.surgery import find_layer_idx
+from ...vis.find import find_layer_idx
 
 EPSILON = 1e-7
+#: ImageNet's class index, the file Keras's ``decode_predictions`` reads (keras-vis shipped
+#: a copy); downloaded into Keras's cache on first use of the labels, md5 checked
+CLASS_INDEX_URL = ("https://storage.googleapis.com/download.tensorflow.org/data/"
+                   "imagenet_class_index.json")
+CLASS_INDEX_MD5 = "c2c37ea517e94d9795004a39431a14cb"
+_CLASS_INDEX = None
 
-__all__ = ["apply_modifications", "deprocess_input", "find_layer_idx", "get_img_shape",
-           "get_num_filters", "listify", "load_img", "lookup_imagenet_labels", "normalize",
-           "random_array", "reverse_enumerate", "stitch_images", "draw_text"]
+__all__ = ["apply_modifications", "bgr2rgb", "deprocess_input", "draw_text", "find_layer_idx",
+           "get_imagenet_label", "get_img_shape", "get_num_filters", "listify", "load_img",
+           "lookup_imagenet_labels", "normalize", "random_array", "reverse_enumerate",
+           "set_random_seed", "stitch_images"]
 
 
 def apply_modifications(model: keras.Model, custom_objects=None) -> keras.Model:
@@ -63,12 +72,10 @@ def get_num_filters(layer) -> int:
 
 
 def listify(value) -> list:
-    """``value`` as a list (None -> [None], a tuple -> a list)."""
-    if isinstance(value, list):
-        return value
-    if isinstance(value, tuple):
-        return list(value)
-    return [value]
+    """``value`` as a list: an iterable (not a string) as its items, else ``[value]``."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
+        return [value]
+    return list(value)
 
 
 def reverse_enumerate(iterable):
@@ -78,8 +85,21 @@ def reverse_enumerate(iterable):
 
 
 def random_array(shape, mean: float = 128.0, std: float = 20.0) -> np.ndarray:
-    """Normal noise with this mean and sd (NumPy's global random state, as keras-vis)."""
-    return np.random.normal(mean, std, shape).astype(np.float32)
+    """Uniform noise standardized to this mean and sd (keras-vis's; NumPy's global random
+    state, so ``np.random.seed`` or ``set_random_seed`` makes it repeat)."""
+    x = np.random.random(shape)
+    x = (x - np.mean(x)) / (np.std(x) + EPSILON)
+    return (x * std + mean).astype(np.float32)
+
+
+def set_random_seed(seed_value: int = 1337) -> None:
+    """Seed NumPy, Python and the Keras backend (keras-vis 0.4.1 seeded NumPy and TF 1)."""
+    keras.utils.set_random_seed(seed_value)
+
+
+def bgr2rgb(img):
+    """Reverse the channel order: BGR (OpenCV's) to RGB and back."""
+    return img[..., ::-1]
 
 
 def get_img_shape(img) -> tuple:
@@ -95,11 +115,26 @@ def load_img(path, grayscale: bool = False, target_size=None) -> np.ndarray:
     return keras.utils.img_to_array(img, dtype="uint8")
 
 
-def lookup_imagenet_labels(indices):
-    """Not available: keras-vis downloaded ImageNet's class index at run time."""
-    raise NotImplementedError("lookup_imagenet_labels needs a download at run time; use "
-                              "keras.applications.imagenet_utils.decode_predictions, or "
-                              "fer_kit.EMOTIONS for FER2013's classes")
+def _class_index() -> dict:
+    global _CLASS_INDEX
+    if _CLASS_INDEX is None:
+        path = keras.utils.get_file("imagenet_class_index.json", CLASS_INDEX_URL,
+                                    cache_subdir="models", file_hash=CLASS_INDEX_MD5)
+        with open(path) as f:
+            _CLASS_INDEX = json.load(f)
+    return _CLASS_INDEX
+
+
+def get_imagenet_label(indices, join: str = ", ") -> str:
+    """ImageNet's label of each class index, joined (keras-vis 0.4.1). The first call
+    downloads ImageNet's class index into Keras's cache, as ``decode_predictions`` does.
+    FER2013's classes are ``fer_kit.EMOTIONS``."""
+    return join.join(_class_index()[str(int(i))][1] for i in listify(indices))
+
+
+def lookup_imagenet_labels(indices) -> list:
+    """ImageNet's labels of the class indices, as a list (keras-vis master's name)."""
+    return [_class_index()[str(int(i))][1] for i in listify(indices)]
 
 
 def draw_text(img, text, position=(10, 10), font="FreeSans.ttf", font_size=14,
