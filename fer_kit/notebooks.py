@@ -89,12 +89,24 @@ class _KernelManager(AsyncKernelManager):
         self.transport = kernel_transport()
 
 
+#: the lessons every run of the main job reports under these keys (``build/summary.json``),
+#: each a verdict line with the regime it holds in; notebooks record them
+LESSON_KEYS = ("lesson_augmentation", "lesson_featurewise", "lesson_cnn_dnn_linear",
+               "top_confusions", "sanity_passing_methods")
+
+
 def run_all(profile: str | None = None, out: str | Path = "build", only: list[str] | None = None,
             html: bool = True, folder: str | Path | None = None) -> pd.DataFrame:
     """Execute the notebooks in order; stop at the first that fails (naming it and its cell).
 
+    The summary (``out/summary.json`` and ``summary.csv``) is merged: a run of some
+    notebooks (``only``) replaces their entries and keeps the others' from an earlier run
+    of the same profile and dataset. A notebook that fails is recorded as failed (the
+    summary is written before the error is raised). A submission a notebook recorded
+    (``record("submission", path)``) is copied to ``out/submission.csv``.
+
     Returns:
-        The summary table: one row per notebook (seconds) plus the recorded figures.
+        One row per notebook run now (seconds); ``attrs["figures"]`` is the whole summary.
     """
     import papermill as pm
     from tqdm.auto import tqdm
@@ -108,9 +120,11 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
         if not paths:
             raise ConfigError(f"--only {','.join(only)} matches no notebook")
     (out / "notebooks").mkdir(parents=True, exist_ok=True)
-    summary_file = out / "summary.json"
-    summary_file.unlink(missing_ok=True)
-    env = {"FER_KIT_PROFILE": prof.name, _SUMMARY_ENV: str(summary_file),
+    src = data_source()
+    dataset = str(src) if src else "SynthFER"
+    entries = _earlier_entries(out / "summary.json", prof.name, dataset)
+    part = out / "notebooks" / ".figures.json"  # what the running notebook records
+    env = {"FER_KIT_PROFILE": prof.name, _SUMMARY_ENV: str(part),
            "FER_KIT_FIGURES": os.environ.get("FER_KIT_FIGURES", str(out / "figures")),
            "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}  # plots.save shows figures inline
     rows = []
@@ -119,29 +133,65 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
         for path in bar:
             bar.set_postfix_str(path.stem)
             target = out / "notebooks" / path.name
+            part.unlink(missing_ok=True)
             t0 = time.perf_counter()
+            failure = None
             try:
                 pm.execute_notebook(str(path), str(target), parameters={"profile": prof.name},
                                     cwd=str(path.parent), progress_bar=False, log_output=False,
                                     kernel_name="python3", kernel_manager_class=_KernelManager)
             except pm.PapermillExecutionError as e:
-                raise RuntimeError(f"{path.name}: cell {e.exec_count} failed: {e.ename}: "
-                                   f"{e.evalue} (executed copy: {target})") from None
-            rows.append({"notebook": path.stem, "seconds": round(time.perf_counter() - t0, 1)})
+                failure = (f"{path.name}: cell {e.exec_count} failed: {e.ename}: {e.evalue} "
+                           f"(executed copy: {target})")
+            seconds = round(time.perf_counter() - t0, 1)
+            figures = json.loads(part.read_text()) if part.is_file() else {}
+            part.unlink(missing_ok=True)
+            entries[path.stem] = {"status": "failed" if failure else "ok", "seconds": seconds,
+                                  "figures": figures, **({"error": failure} if failure else {})}
+            rows.append({"notebook": path.stem, "seconds": seconds})
+            if failure:
+                _write_summary(out, prof.name, dataset, entries)
+                raise RuntimeError(failure)
             _drop_widget_outputs(target)
             if html:
                 _to_html(target, out / "html" / f"{path.stem}.html")
+    summary = _write_summary(out, prof.name, dataset, entries)
     table = pd.DataFrame(rows)
-    figures = json.loads(summary_file.read_text()) if summary_file.is_file() else {}
-    src = data_source()
-    summary = {"profile": prof.name, "dataset": str(src) if src else "SynthFER", **figures,
-               **{f"seconds {r['notebook']}": r["seconds"] for r in rows},
-               "total_seconds": round(float(table["seconds"].sum()), 1)}
-    atomic.write_text(summary_file, json.dumps(summary, indent=2))
-    atomic.write_text(out / "summary.csv",
-                      pd.Series(summary, name="value").rename_axis("key").to_csv())
     table.attrs["figures"] = summary
     return table
+
+
+def _earlier_entries(summary_file: Path, profile: str, dataset: str) -> dict:
+    """The per-notebook entries of an earlier summary of the same profile and dataset."""
+    try:
+        old = json.loads(summary_file.read_text())
+    except (OSError, ValueError):
+        return {}
+    if old.get("profile") != profile or old.get("dataset") != dataset:
+        return {}
+    return dict(old.get("notebooks", {}))
+
+
+def _write_summary(out: Path, profile: str, dataset: str, entries: dict) -> dict:
+    """``summary.json`` (flat figures first, then each notebook's entry) and ``summary.csv``;
+    the submission a notebook recorded is copied to ``out/submission.csv``."""
+    entries = dict(sorted(entries.items()))
+    figures = {k: v for e in entries.values() for k, v in e["figures"].items()}
+    failed = [name for name, e in entries.items() if e["status"] != "ok"]
+    summary = {"profile": profile, "dataset": dataset, **figures,
+               **{f"seconds {name}": e["seconds"] for name, e in entries.items()},
+               "total_seconds": round(sum(e["seconds"] for e in entries.values()), 1),
+               "failed": failed, "notebooks": entries}
+    submission = figures.get("submission")
+    if submission and Path(submission).is_file():
+        atomic.write_bytes(out / "submission.csv", Path(submission).read_bytes())
+        summary["submission"] = str(out / "submission.csv")
+    atomic.write_text(out / "summary.json", json.dumps(summary, indent=2))
+    flat = {k: (", ".join(v) if isinstance(v, list) else v) for k, v in summary.items()
+            if k != "notebooks"}
+    atomic.write_text(out / "summary.csv",
+                      pd.Series(flat, name="value").rename_axis("key").to_csv())
+    return summary
 
 
 def _drop_widget_outputs(path: Path) -> None:
@@ -168,6 +218,7 @@ def format_summary(table: pd.DataFrame) -> str:
     """The closing table of ``make demo``."""
     figs = table.attrs.get("figures", {})
     lines = ["", "== fer_kit main job",
-             *(f"{k:>22}: {v}" for k, v in figs.items() if not k.startswith("seconds ")), "",
+             *(f"{k:>22}: {v}" for k, v in figs.items()
+               if not k.startswith("seconds ") and k != "notebooks"), "",
              table.to_string(index=False)]
     return "\n".join(lines)

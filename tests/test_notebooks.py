@@ -126,3 +126,40 @@ def test_a_tcp_kernel_runs_a_notebook(tmp_path, monkeypatch):
     _write(src, "00_a.ipynb", ["import fer_kit as fk\nfk.notebooks.record('x', 7)"])
     table = notebooks.run_all(profile="smoke", out=tmp_path / "build", folder=src, html=False)
     assert table.attrs["figures"]["x"] == 7
+
+
+def test_summary_merges_a_partial_run_records_failures_and_copies_the_submission(tmp_path):
+    src = tmp_path / "nbs"
+    src.mkdir()
+    sub = tmp_path / "run" / "submission.csv"
+    sub.parent.mkdir()
+    sub.write_text("id,label\n0,3\n")
+    _write(src, "00_a.ipynb", ["import fer_kit as fk\nfk.notebooks.record('a', 1)"])
+    _write(src, "01_b.ipynb", ["import fer_kit as fk\nfk.notebooks.record('b', 2)\n"
+                               f"fk.notebooks.record('submission', {str(sub)!r})"])
+    build = tmp_path / "build"
+    notebooks.run_all(profile="smoke", out=build, folder=src, html=False)
+    assert (build / "submission.csv").read_text() == "id,label\n0,3\n"
+    # a second run of one notebook replaces its entry and keeps the other's
+    _write(src, "01_b.ipynb", ["import fer_kit as fk\nfk.notebooks.record('b', 20)"])
+    table = notebooks.run_all(profile="smoke", out=build, folder=src, only=["01"], html=False)
+    summary = json.loads((build / "summary.json").read_text())
+    assert table["notebook"].tolist() == ["01_b"]
+    assert summary["a"] == 1 and summary["b"] == 20 and "submission" not in summary
+    assert set(summary["notebooks"]) == {"00_a", "01_b"} and summary["failed"] == []
+    assert summary["total_seconds"] == pytest.approx(
+        summary["seconds 00_a"] + summary["seconds 01_b"], abs=0.11)
+    # a failure is recorded before it is raised, and the earlier entries stay
+    _write(src, "01_b.ipynb", ["import fer_kit as fk\nfk.notebooks.record('b', 3)",
+                               "raise ValueError('broken')"])
+    with pytest.raises(RuntimeError, match="01_b.ipynb: cell .* ValueError: broken"):
+        notebooks.run_all(profile="smoke", out=build, folder=src, only=["01"], html=False)
+    summary = json.loads((build / "summary.json").read_text())
+    assert summary["failed"] == ["01_b"] and summary["a"] == 1
+    assert summary["notebooks"]["01_b"]["status"] == "failed"
+    assert "ValueError: broken" in summary["notebooks"]["01_b"]["error"]
+    assert "01_b" in (build / "summary.csv").read_text()
+    # another profile starts a new summary
+    notebooks.run_all(profile="demo", out=build, folder=src, only=["00"], html=False)
+    summary = json.loads((build / "summary.json").read_text())
+    assert set(summary["notebooks"]) == {"00_a"} and summary["profile"] == "demo"
