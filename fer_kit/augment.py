@@ -28,6 +28,13 @@ import numpy as np
 from keras import ops
 
 _FILL = {"nearest": "NEAREST", "constant": "CONSTANT", "reflect": "REFLECT", "wrap": "WRAP"}
+#: where ImageDataGenerator's arguments that AugmentConfig does not take went
+_LEGACY = "fer_kit.legacy.preprocessing.image.ImageDataGenerator (all of Keras 2's arguments)"
+_NORMALIZE = "fer_kit.preprocess's normalizers (make_normalizer), or " + _LEGACY
+_ELSEWHERE = {"featurewise_center": _NORMALIZE, "featurewise_std_normalization": _NORMALIZE,
+              "samplewise_center": _NORMALIZE, "samplewise_std_normalization": _NORMALIZE,
+              "rescale": "fer_kit.preprocess.Rescale (the kit's models rescale inside), or "
+                         + _LEGACY}
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,16 @@ class AugmentConfig:
     zoom_range: float | tuple[float, float] = 0.0
     fill_mode: str = "nearest"
     cval: float = 0.0
+
+    def __new__(cls, *args, **kwargs):
+        """Refuse, by name, an ImageDataGenerator argument this config does not take."""
+        unknown = sorted(set(kwargs) - {f for f in cls.__dataclass_fields__})
+        if unknown:
+            where = {name: _ELSEWHERE.get(name, _LEGACY) for name in unknown}
+            raise TypeError("AugmentConfig does not take " + "; ".join(
+                f"{name}: use {place}" for name, place in where.items())
+                + f" (it takes {', '.join(cls.__dataclass_fields__)})")
+        return super().__new__(cls)
 
     def __post_init__(self):
         if self.fill_mode not in _FILL:

@@ -64,6 +64,19 @@ def test_bad_config_is_refused():
         AugmentConfig(rotation_range=-1)
 
 
+@pytest.mark.parametrize("kw,where", [
+    ({"shear_range": 0.2}, r"shear_range: use fer_kit\.legacy\.preprocessing\.image\.Image"),
+    ({"data_format": "channels_last"}, r"data_format: use fer_kit\.legacy"),
+    ({"featurewise_center": True}, r"featurewise_center: use fer_kit\.preprocess"),
+    ({"rescale": 1 / 255}, r"rescale: use fer_kit\.preprocess\.Rescale")])
+def test_an_image_data_generator_argument_is_refused_naming_where_it_went(kw, where):
+    with pytest.raises(TypeError, match=where):
+        AugmentConfig(rotation_range=10, **kw)
+    import dataclasses
+    cfg = AugmentConfig(rotation_range=10)  # what it takes still works, copies too
+    assert dataclasses.replace(cfg, zoom_range=0.1).zoom_range == 0.1
+
+
 def _take_all(ds):
     xs, ys = [], []
     for xb, yb in ds:
