@@ -57,13 +57,46 @@ def _cmd_info(args) -> int:
     return 0
 
 
-def _load_run(run: str | None):
-    from . import train
-    run_dir = Path(run) if run else train.latest_run()
-    if run_dir is None:
+def _load_run(run: str | None, data):
+    """The run to evaluate or predict with: ``--run DIR``, else the newest run trained on
+    this data and profile (a hash of the training pool and the profile's name). By
+    default a run of another dataset or profile is refused, naming both; named with
+    ``--run`` it is used with a warning naming both. A newest run that cannot be read is
+    skipped, with one line, for the previous good one."""
+    from . import runs, train
+    from .config import get_profile
+    prof = get_profile()
+    here = f"{data.name} (profile {prof.name})"
+    pool = runs.pool_hash(train.capped_pool(data.train, prof))
+
+    def trained_on(config: dict) -> str:
+        return f"{config.get('data') or 'unknown data'} (profile {config.get('profile')})"
+
+    def same(config: dict) -> bool:
+        return config.get("pool_hash") == pool and config.get("profile") == prof.name
+
+    if run:
+        res = train.load_run(run)
+        if not same(res.config):
+            print(f"fer-kit: warning: {run} was trained on {trained_on(res.config)}; the data "
+                  f"now is {here}", file=sys.stderr)
+        return res
+    found = runs.find_runs()
+    if not found:
         raise FileNotFoundError("no finished run under FER_KIT_RUNS; train one with "
                                 "'fer-kit train' or give --run DIR")
-    return train.load_run(run_dir)
+    mine = [r for r in found if same(runs.read_config(r) or {})]
+    if not mine:
+        raise runs.RunError(f"{found[0]}: the latest run was trained on "
+                            f"{trained_on(runs.read_config(found[0]) or {})}, and the data now is "
+                            f"{here}: train one here with 'fer-kit train', or name a run "
+                            "with --run DIR")
+    for run_dir in mine:
+        try:
+            return train.load_run(run_dir)
+        except runs.RunError as e:
+            print(f"fer-kit: skipping {run_dir.name}: {e}", file=sys.stderr)
+    raise runs.RunError(f"no run of {here} under {found[0].parent} can be read (see above)")
 
 
 def _cmd_train(args) -> int:
@@ -83,8 +116,8 @@ def _cmd_train(args) -> int:
 def _cmd_evaluate(args) -> int:
     from . import evaluate
     from .data import io
-    run = _load_run(args.run)
     data = io.load()
+    run = _load_run(args.run, data)
     print(f"run: {run.run_dir} (model {run.config['model']})")
     print(evaluate.scores(run.model, data, tta_flip=args.tta).to_string())
     if data.private is not None:
@@ -97,8 +130,9 @@ def _cmd_evaluate(args) -> int:
 def _cmd_predict(args) -> int:
     from . import evaluate
     from .data import io
-    run = _load_run(args.run)
-    test = evaluate.test_set(io.load())
+    data = io.load()
+    test = evaluate.test_set(data)  # (an empty test set is an error before any run loads)
+    run = _load_run(args.run, data)
     pred = evaluate.predict(run.model, test.x, tta_flip=args.tta)
     path = evaluate.write_submission(args.out, test.ids, pred)
     print(f"wrote {len(pred)} predictions to {path} (run {run.run_dir})")

@@ -18,6 +18,7 @@ import os
 import random
 import sys
 import tempfile
+import warnings
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -52,6 +53,13 @@ class Profile:
             0.9 (Keras's 0.99 lets the moving statistics lag the weights, and validation
             predictions collapse to one class while training accuracy rises).
         ablation_seeds: random seeds per configuration (their spread is the table's noise).
+        overfit_train: training-pool images in the ablation's "overfit" regime (few images,
+            many epochs: the baseline memorizes them, so augmentation can help).
+        overfit_epochs: epochs per row in that regime.
+        threads: compute threads per operation (TensorFlow's intra- and inter-op pools,
+            XLA's on JAX), fixed so that a seeded run gives the same numbers on any number
+            of cores; None: one per core (faster on a big machine, but sums are then
+            split differently with the core count, and results move in the last bits).
         max_train: cap on training images used by a run (None = all).
         ascent_steps: gradient-ascent steps in activation maximization.
         vis_images: images used by the saliency notebook and sanity checks.
@@ -73,13 +81,22 @@ class Profile:
     ablation_width: float | None = None
     ablation_bn_momentum: float = 0.99
     ablation_seeds: int = 3
+    overfit_train: int | None = 1000
+    overfit_epochs: int = 30
+    threads: int | None = None
 
+
+# Threads of a profile that must give the same numbers on any core count: 2, not 1, so a
+# 2-core machine (this one, most CI runners) loses no speed (README, "Robustness").
+THREADS_FIXED = 2
 
 PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", synth_train=1400, synth_test=210, width=0.125, epochs=2,
                      patience=2, batch_size=64, ablation_epochs=1, ablation_train=500, max_train=1400,
                      ascent_steps=8, vis_images=8, ablation_model="cnn3",
-                     ablation_bn_momentum=0.9, ablation_seeds=2),
+                     ablation_bn_momentum=0.9, ablation_seeds=2,
+                     # CI and nbval compare the smoke profile's numbers across machines
+                     threads=THREADS_FIXED),
     # batch 64: twice the steps of the seeds' 128 per epoch, which a small CPU budget needs;
     # patience 10: the small model's validation loss is noisy from epoch to epoch
     # 12 epochs: on SynthFER v4 validation accuracy passes 0.90 at epoch 12 and levels off
@@ -202,6 +219,80 @@ def seed_everything(seed: int) -> None:
         keras.utils.set_random_seed(seed)
 
 
+def apply_threads(profile: Profile) -> bool:
+    """Fix how the backends split their sums, so a seeded run gives the same numbers on
+    any number of cores (``profile.threads``; None leaves the defaults).
+
+    TensorFlow splits a sum or a convolution among its intra-op threads, one per core by
+    default, so the same seeded run adds its numbers in another order on 1 core than on
+    2, and its history differs from the first epoch on (issue 20): a fixed thread count
+    gives the same split on any core count. TensorFlow takes it only before it starts
+    (``fk.setup`` is every notebook's first call). JAX's XLA hands reductions to YNNPACK,
+    which splits them by core count; ``_XLA_REDUCE`` keeps YNNPACK for dots,
+    convolutions and element-wise ops only (read from XLA_FLAGS when JAX's backend starts).
+
+    Returns:
+        True if the settings are as the profile asks (or it asks nothing), False if
+        TensorFlow had started with another thread count.
+    """
+    n = profile.threads
+    if n is None:
+        return True
+    for var in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS"):
+        os.environ[var] = str(n)  # read by TensorFlow when it starts (here, and in children)
+    if _jax_backend() and "ynn_fusion_type" not in os.environ.get("XLA_FLAGS", "") \
+            and _xla_knows(_XLA_REDUCE):
+        os.environ["XLA_FLAGS"] = f"{os.environ.get('XLA_FLAGS', '')} {_XLA_REDUCE}".strip()
+    if "tensorflow" not in sys.modules:
+        return True
+    tf = sys.modules["tensorflow"]
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(n)
+        tf.config.threading.set_inter_op_parallelism_threads(n)
+    except RuntimeError:  # started already: only an equal count is accepted
+        return False
+    return True
+
+
+# YNNPACK fusions without "reduce" (the default adds it): measured on jaxlib 0.10.2, a sum
+# or mean then gives the same bits on 1 and 2 cores, and so does a smoke training.
+_XLA_REDUCE = ("--xla_cpu_experimental_ynn_fusion_type="
+               "dot,individual_dot,individual_convolution,eltwise")
+
+
+def _jax_backend() -> bool:
+    """Whether Keras runs (or will run) on JAX, without importing Keras: KERAS_BACKEND,
+    which ``fer_kit._backend`` sets where TensorFlow is missing (a keras.json naming JAX
+    is not read here: name it in KERAS_BACKEND for JAX's setting to apply)."""
+    if "keras" in sys.modules:
+        return sys.modules["keras"].backend.backend() == "jax"
+    return os.environ.get("KERAS_BACKEND") == "jax"
+
+
+def _xla_knows(flag: str) -> bool:
+    """Whether every XLA in this environment knows ``flag``: XLA ends the process on an
+    unknown flag in XLA_FLAGS, and TensorFlow's XLA (in a child process) reads it too.
+    The flag is experimental, so its name is looked for in the libraries themselves."""
+    import importlib.util
+    import mmap
+    name = flag.split("=")[0].lstrip("-").encode()
+    libs = {"jaxlib": "libjax_common.so", "tensorflow": "libtensorflow_framework.so.2"}
+    found = False
+    for package, lib in libs.items():
+        spec = importlib.util.find_spec(package)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        path = Path(list(spec.submodule_search_locations)[0]) / lib
+        try:
+            with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as m:
+                if m.find(name) < 0:
+                    return False
+        except (OSError, ValueError):
+            return False  # (not where this version keeps it)
+        found = True
+    return found
+
+
 def setup(seed: int = 0, profile: str | None = None, quiet: bool = False) -> Profile:
     """Seed everything, set plot defaults and say which dataset and profile are in use.
 
@@ -216,6 +307,10 @@ def setup(seed: int = 0, profile: str | None = None, quiet: bool = False) -> Pro
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     prof = get_profile(profile)
     src = data_source()
+    if not apply_threads(prof):
+        warnings.warn(f"profile {prof.name}: TensorFlow started before fk.setup, so its "
+                      f"threads could not be fixed to {prof.threads}; call fk.setup first "
+                      "for the same numbers on any number of cores", stacklevel=2)
     seed_everything(seed)
     from . import plots
     plots.set_style()

@@ -17,17 +17,48 @@ from .config import EMOTIONS
 from .data.io import Dataset, Split
 
 
+def check_pixels(x: np.ndarray) -> None:
+    """Refuse float images that are not 0-255 pixels: divided by 255, or standardized.
+
+    The kit's models take raw pixels and rescale (and normalize) inside, so images
+    already divided by 255 reach the network 255 times too dark, and every face comes
+    out as one class, with no error from Keras. Dividing by 255 is the most common habit
+    in Keras homework code, so this check is on by default. uint8 images always pass.
+
+    Raises:
+        ValueError: for float images whose values all lie in [0, 1] (and are not all 0),
+            or that have negative values.
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f" or x.size == 0:
+        return
+    lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
+    what = ("lie in [0, 1] (divided by 255 already?)" if 0 <= lo and 0 < hi <= 1 else
+            "have negative values (standardized already?)" if lo < 0 else None)
+    if what:
+        raise ValueError(f"the images {what}: min {lo:.3g}, max {hi:.3g}; the model takes "
+                         "0-255 pixels and rescales inside: pass the uint8 images (or "
+                         "check_range=False for a model of your own that wants this input)")
+
+
 def predict_proba(model, x: np.ndarray, *, tta_flip: bool = False,
-                  batch_size: int = 256) -> np.ndarray:
+                  batch_size: int = 256, check_range: bool = True) -> np.ndarray:
     """Class probabilities (N, classes) for images.
 
     Args:
         model: a Keras model that takes pixels (what ``fk.train.fit`` returns and saves).
-        x: uint8 images (N, H, W, C), 0-255.
+        x: uint8 images (N, H, W, C), 0-255 (float 0-255 works too).
         tta_flip: also predict the mirrored images and average the probabilities.
+        check_range: refuse float images in [0, 1] or with negative values
+            (``check_pixels``); False for a model that wants such input.
+
+    Raises:
+        ValueError: no images, the wrong image shape, or pixels in the wrong range.
     """
     if len(x) == 0:
         raise ValueError("no images to predict (the test set is empty)")
+    if check_range:
+        check_pixels(x)
     expected = tuple(model.input_shape[1:])
     if tuple(x.shape[1:]) != expected:
         raise ValueError(f"model {model.name!r} expects images of shape {expected}, "
@@ -38,22 +69,25 @@ def predict_proba(model, x: np.ndarray, *, tta_flip: bool = False,
     return proba
 
 
-def predict(model, x: np.ndarray, *, tta_flip: bool = False) -> np.ndarray:
-    """Predicted labels (N,)."""
-    return predict_proba(model, x, tta_flip=tta_flip).argmax(axis=1)
+def predict(model, x: np.ndarray, *, tta_flip: bool = False,
+            check_range: bool = True) -> np.ndarray:
+    """Predicted labels (N,) (``predict_proba``'s arguments)."""
+    return predict_proba(model, x, tta_flip=tta_flip, check_range=check_range).argmax(axis=1)
 
 
 def accuracy(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
 
 
-def scores(model, data: Dataset, *, tta_flip: bool = False) -> pd.Series:
+def scores(model, data: Dataset, *, tta_flip: bool = False,
+           check_range: bool = True) -> pd.Series:
     """Accuracy on every labeled test split the data has (public, private)."""
     out = {}
     for name in ("public", "private"):
         split: Split | None = getattr(data, name)
         if split is not None and split.y is not None and len(split):
-            out[name] = accuracy(split.y, predict(model, split.x, tta_flip=tta_flip))
+            out[name] = accuracy(split.y, predict(model, split.x, tta_flip=tta_flip,
+                                                  check_range=check_range))
     return pd.Series(out, name="accuracy", dtype=float)
 
 

@@ -5,25 +5,28 @@ flip doubling, normalizer fit), build the model with the rescale and normalizer 
 first layers, compile, fit into a run folder. Training reads NumPy arrays on every Keras
 backend; the augmentation is a layer in front of the model, active in training only.
 
-A run directory holds everything a run made::
+A run directory (``fer_kit.runs``) holds everything a run made::
 
-    runs/<time>-<model>-<recipe>/
-        config.json      what was run (recipe, profile, model, seed, data, backend)
-        split.npz        the validation images' positions and ids in the training pool
+    runs/<time>-<model>-<recipe>-seed<seed>/
+        config.json      what was run (recipe values, profile, width, seed, split, pool hash,
+                         data, backend), which epoch model.keras holds, and why it stopped
+        split.npz        the validation images' positions and ids, with their provenance
         history.csv      one row per finished epoch, rewritten atomically each epoch
-        best.keras       best checkpoint so far (lowest val_loss)
-        model.keras      the final model (best weights restored): pixels in, probabilities out
-        backup/          Keras BackupAndRestore state while the run is unfinished
+        best.keras       best finite epoch so far (lowest val_loss); best.json names it
+        model.keras      the final model: pixels in, probabilities out; never NaN weights
+        backup/          weights and optimizer after the last epoch, while unfinished
 
-Run the same call again with the same ``run_dir`` after a crash and training
-resumes from the last finished epoch; each epoch appears once in history.csv.
+Run the same call again with the same ``run_dir`` after a crash and training resumes
+from the last finished epoch, drawing what the uninterrupted run would have drawn
+(``fer_kit.callbacks``); each epoch appears once in history.csv. A run whose loss turns
+NaN or whose validation loss diverges stops, and model.keras is its best finite epoch.
 """
 from __future__ import annotations
 
 import contextlib
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import keras
@@ -32,10 +35,24 @@ import pandas as pd
 
 from . import atomic, models
 from .augment import AugmentConfig
-from .config import Profile, get_profile, runs_dir, seed_everything
+from .callbacks import (Backup, BestKeeper, EpochBatches, EpochSeeds, Guard, HistoryCSV,
+                        Patience)
+from .config import Profile, apply_threads, get_profile, seed_everything
 from .data.io import Split
 from .data.split import flip_double, split_indices
-from .preprocess import load_normalizer, make_normalizer, preprocessing_layers
+from .preprocess import make_normalizer, preprocessing_layers
+from .runs import (RUN_FORMAT, RunError, TrainResult, claim_run_dir, find_runs, jsonable,
+                   latest_run, load_run, pool_hash, write_split)
+
+__all__ = ["RECIPES", "RUN_FORMAT", "HistoryCSV", "Prepared", "Recipe", "RunError",
+           "TrainResult", "TrainingDiverged", "accelerator", "build_model", "capped_pool",
+           "compile_model", "find_runs", "fit", "fit_model", "get_recipe", "get_run",
+           "latest_run", "load_run", "new_run_dir", "precision_policy", "prepare_data",
+           "training_model"]
+
+
+class TrainingDiverged(RuntimeError):
+    """A run whose loss turned NaN (or diverged) before any epoch finished with finite weights."""
 
 
 @dataclass(frozen=True)
@@ -103,28 +120,6 @@ def get_recipe(recipe: "str | Recipe") -> Recipe:
 
 
 @dataclass
-class TrainResult:
-    """What ``fit`` returns (and ``load_run``/``get_run``): a model that takes pixels.
-
-    Attributes:
-        model: uint8 (or float 0-255) images (N, 48, 48, 1) -> class probabilities; the
-            rescale and the fitted normalization are its first layers.
-        history: one row per epoch (history.csv).
-        run_dir: the run folder.
-        val: the validation images (from the run's saved split), or None when unknown.
-        seconds: training time.
-        config: config.json's contents.
-    """
-
-    model: keras.Model
-    history: pd.DataFrame
-    run_dir: Path
-    val: Split | None
-    seconds: float
-    config: dict = field(default_factory=dict)
-
-
-@dataclass
 class Prepared:
     """Step 1 of ``fit``: the data a run trains on, and the normalizer fitted to it.
 
@@ -136,6 +131,7 @@ class Prepared:
         val_index: positions of ``val`` in ``pool`` (saved as split.npz in the run folder).
         normalizer: the rescale and standardization, fitted on ``train`` (None: raw pixels).
         split_seed: the seed of the stratified split.
+        pool_hash: ``fer_kit.runs.pool_hash(pool)``, recorded with the split.
     """
 
     recipe: Recipe
@@ -145,90 +141,11 @@ class Prepared:
     val_index: np.ndarray
     normalizer: object
     split_seed: int
+    pool_hash: str = ""
 
     def preprocessing(self) -> list:
         """The normalizer as Keras layers (rescale, then any standardization)."""
         return preprocessing_layers(self.normalizer)
-
-
-class HistoryCSV(keras.callbacks.Callback):
-    """history.csv with exactly one row per finished epoch, written atomically.
-
-    On (re)start it drops rows of epochs that will run again, so a resumed run
-    never logs an epoch twice.
-    """
-
-    def __init__(self, path: Path):
-        super().__init__()
-        self.path = Path(path)
-        self.rows: list[dict] = []
-        self._started = False
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if not self._started:
-            self._started = True
-            if self.path.is_file():
-                old = pd.read_csv(self.path)
-                self.rows = old[old["epoch"] < epoch].to_dict("records")
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.rows.append({"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}})
-        atomic.write_text(self.path, pd.DataFrame(self.rows).to_csv(index=False))
-
-
-class BestCheckpoint(keras.callbacks.Callback):
-    """Save the model with the lowest ``monitor`` so far, atomically, at most every ``every``
-    seconds: on a GPU an epoch can take a second, and writing 6.4M parameters every epoch
-    would cost more than the epoch. A better epoch that comes too soon is kept in memory
-    and written at the next chance or when training ends."""
-
-    def __init__(self, path: Path, monitor: str = "val_loss", save: keras.Model | None = None,
-                 every: float = 10.0):
-        super().__init__()
-        self.path, self.monitor, self.best = Path(path), monitor, np.inf
-        self.save = save  # the inference model (the trained one may wrap it in augmentation)
-        self.every, self._last, self._pending = every, -np.inf, None
-
-    def _write(self, weights=None):
-        model = self.save or self.model
-        current = model.get_weights() if weights is not None else None
-        if weights is not None:
-            model.set_weights(weights)
-        with atomic.atomic_path(self.path, suffix=".keras") as tmp:
-            model.save(tmp)
-        if current is not None:
-            model.set_weights(current)
-        self._last, self._pending = time.monotonic(), None
-
-    def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is not None and value < self.best:
-            self.best = value
-            if time.monotonic() - self._last >= self.every:
-                self._write()
-            else:
-                self._pending = (self.save or self.model).get_weights()
-        elif self._pending is not None and time.monotonic() - self._last >= self.every:
-            self._write(self._pending)
-
-    def on_train_end(self, logs=None):
-        if self._pending is not None:
-            self._write(self._pending)
-
-
-class Backup(keras.callbacks.BackupAndRestore):
-    """Keras's BackupAndRestore, writing at the end of an epoch only when ``every`` seconds
-    have passed since its last write (a resumed run repeats at most those epochs; history.csv
-    drops their rows)."""
-
-    def __init__(self, backup_dir: str, every: float = 10.0):
-        super().__init__(backup_dir)
-        self.every, self._last = every, -np.inf
-
-    def on_epoch_end(self, epoch, logs=None):
-        if time.monotonic() - self._last >= self.every:
-            super().on_epoch_end(epoch, logs)
-            self._last = time.monotonic()
 
 
 def compile_model(model: keras.Model, recipe: "str | Recipe", jit_compile="auto",
@@ -248,30 +165,9 @@ def compile_model(model: keras.Model, recipe: "str | Recipe", jit_compile="auto"
     return model
 
 
-def new_run_dir(model_name: str, recipe_name: str) -> Path:
-    """A fresh, time-stamped run directory under FER_KIT_RUNS."""
-    return runs_dir() / f"{time.strftime('%Y%m%d-%H%M%S')}-{model_name}-{recipe_name}"
-
-
-RUN_FORMAT = 2  # 2: the model takes pixels (normalizer inside) and split.npz holds the split
-
-
-def latest_run(model_name: str | None = None, **match) -> Path | None:
-    """The newest finished run directory (with model.keras), optionally for one model
-    and with config.json entries equal to ``match`` (e.g. profile='demo')."""
-    root = runs_dir()
-    runs = sorted(p.parent for p in root.glob("*/model.keras")) if root.is_dir() else []
-    match = {"format": RUN_FORMAT, **({"model": model_name} if model_name else {}), **match}
-    runs = [r for r in runs if _config_matches(r, match)]
-    return runs[-1] if runs else None
-
-
-def _config_matches(run_dir: Path, match: dict) -> bool:
-    try:
-        config = json.loads((run_dir / "config.json").read_text())
-    except (OSError, ValueError):
-        return False
-    return all(config.get(k) == v for k, v in match.items())
+def new_run_dir(model_name: str, recipe_name: str, seed: int | None = None) -> Path:
+    """A fresh run directory under FER_KIT_RUNS, claimed atomically (``runs.claim_run_dir``)."""
+    return claim_run_dir(model_name, recipe_name, seed)
 
 
 def capped_pool(pool: Split, prof: Profile) -> Split:
@@ -289,9 +185,11 @@ def prepare_data(pool: Split, recipe: "str | Recipe" = "keras_vgg", profile=None
                  split_seed: int = 0, **recipe_overrides) -> Prepared:
     """Step 1 of ``fit``: cap the pool, split it, double it, fit the normalizer.
 
-    The split is stratified (``val_fraction`` of the pool, seeded by ``split_seed``); only
-    the training part is mirrored (``flip_double``), and the normalizer is fitted on it
-    alone. ``fit_model`` saves the validation positions, so a loaded run knows its split.
+    The split is stratified (``val_fraction`` of the pool, seeded by ``split_seed``:
+    ``fer_kit.data.split.split_indices``); only the training part is mirrored
+    (``flip_double``), and the normalizer is fitted on it alone. ``fit_model`` saves the
+    validation positions with the split seed and a hash of the pool, so a loaded run
+    knows its split and refuses another.
     """
     prof = _profile(profile)
     rec = replace(get_recipe(recipe), **recipe_overrides).scaled(prof)
@@ -305,7 +203,7 @@ def prepare_data(pool: Split, recipe: "str | Recipe" = "keras_vgg", profile=None
     norm = make_normalizer(rec.normalization, rec.rescale)
     if norm is not None:
         norm.fit(tr.x)
-    return Prepared(rec, pool, tr, val, val_idx, norm, split_seed)
+    return Prepared(rec, pool, tr, val, val_idx, norm, split_seed, pool_hash(pool))
 
 
 def build_model(model: "str | keras.Model", prepared: Prepared | None = None, profile=None,
@@ -388,6 +286,15 @@ def policy_scope(name: str | None):
         keras.mixed_precision.set_global_policy(old)
 
 
+def run_key(model_name: str, recipe: Recipe, profile: Profile, width: float | None,
+            seed: int, split_seed: int, pool: str) -> dict:
+    """The config.json entries that decide what a run's model is: ``get_run`` serves a run
+    only if all are equal (recipe values after overrides and the profile's scaling, not
+    only the recipe's name; ``pool`` is ``pool_hash`` of the capped training pool)."""
+    return {"model": model_name, "recipe": jsonable(asdict(recipe)), "profile": profile.name,
+            "width": width, "seed": seed, "split_seed": split_seed, "pool_hash": pool}
+
+
 def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None = None,
               seed: int = 0, verbose: int = 1, data_name: str = "", profile=None,
               checkpoints: bool = True, strategy=None, jit_compile="auto",
@@ -395,14 +302,22 @@ def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None
               ) -> TrainResult:
     """Step 4 of ``fit``: train a compiled (or not yet compiled) model into a run folder.
 
+    Writes config.json, split.npz (validation positions and their provenance),
+    history.csv every epoch, best.keras, model.keras; resumes an unfinished run in the
+    same ``run_dir``. Each epoch's batch order and random draws come from (seed, epoch)
+    (``fer_kit.callbacks``). A run whose loss turns NaN or whose validation loss
+    diverges stops; model.keras is then its best finite epoch, config.json ("stopped")
+    and history.csv ("event") say what happened when, and one line is printed.
     ``width`` is recorded in config.json (None: a model built elsewhere, width unknown).
 
-    Writes config.json, split.npz (validation positions in the pool), history.csv every
-    epoch, best.keras, model.keras; resumes an unfinished run in the same ``run_dir``.
+    Raises:
+        TrainingDiverged: no epoch ended with finite weights (nothing saved as model.keras).
     """
     prof = _profile(profile)
     rec = prepared.recipe
-    run_dir = Path(run_dir) if run_dir else new_run_dir(model.name, rec.name)
+    if len(prepared.val) == 0:
+        raise ValueError("the validation split is empty: nothing to monitor or restore by")
+    run_dir = Path(run_dir) if run_dir else new_run_dir(model.name, rec.name, seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     with policy_scope(policy), _scope(strategy):  # the policy sets mixed_float16's loss scaling
         if model.optimizer is None:
@@ -412,39 +327,80 @@ def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None
             net.compile(optimizer=model.optimizer, loss=model.loss, metrics=["accuracy"],
                         jit_compile=jit_compile,
                         steps_per_execution=model.steps_per_execution)
-    config = {"format": RUN_FORMAT, "model": model.name, "recipe_name": rec.name,
-              "recipe": _jsonable(asdict(rec)), "profile": prof.name, "width": width,
-              "seed": seed, "split_seed": prepared.split_seed, "data": data_name,
+    split = write_split(run_dir, prepared.val_index, prepared.val.ids, prepared.split_seed,
+                        rec.val_fraction, prepared.pool)
+    config = {"format": RUN_FORMAT, **run_key(model.name, rec, prof, width, seed,
+                                               prepared.split_seed, split["pool_hash"]),
+              "recipe_name": rec.name, "split": split, "data": data_name,
               "backend": keras.backend.backend(), "policy": policy or "float32",
               "train_images": len(prepared.train), "val_images": len(prepared.val),
               "pool_images": len(prepared.pool), "params": int(model.count_params())}
     atomic.write_text(run_dir / "config.json", json.dumps(config, indent=2))
-    with atomic.atomic_path(run_dir / "split.npz", suffix=".npz") as tmp:
-        np.savez(tmp, val_index=prepared.val_index, val_ids=prepared.val.ids)
 
-    extra_callbacks = callbacks
-    callbacks = [HistoryCSV(run_dir / "history.csv"),
-                 keras.callbacks.TerminateOnNaN()]  # a diverged run stops; best.keras stays
+    history_path = run_dir / "history.csv"
+    batches = EpochBatches(prepared.train.x, prepared.train.y, rec.batch_size, seed)
+    every = 10.0 if accelerator() else 0.0  # a CPU epoch takes longer than a write
+    guard = Guard(history=history_path)
+    keeper = BestKeeper(model, run_dir / "best.keras" if checkpoints else None, every=every)
+    kit = [EpochSeeds(seed, batches), HistoryCSV(history_path), guard, keeper]
     if checkpoints:
-        every = 10.0 if accelerator() else 0.0  # a CPU epoch takes longer than a write
-        callbacks[:0] = [Backup(str(run_dir / "backup"), every=every),
-                         BestCheckpoint(run_dir / "best.keras", save=model, every=every)]
+        kit.append(Backup(run_dir / "backup", every=every, guard=guard))
     if rec.patience is not None:
-        callbacks.append(keras.callbacks.EarlyStopping(monitor="val_loss", patience=rec.patience,
-                                                       restore_best_weights=True))
-    callbacks += list(extra_callbacks)
+        kit.append(Patience(rec.patience, history_path))
     t0 = time.perf_counter()
     with _scope(strategy):
-        net.fit(prepared.train.x, prepared.train.y, batch_size=rec.batch_size, epochs=rec.epochs,
-                validation_data=(prepared.val.x, prepared.val.y), validation_batch_size=256,
-                callbacks=callbacks, verbose=verbose, shuffle=True)
+        net.fit(batches, epochs=rec.epochs, validation_data=(prepared.val.x, prepared.val.y),
+                validation_batch_size=256, callbacks=kit + list(callbacks), verbose=verbose,
+                shuffle=False)  # (the order is EpochBatches')
     seconds = time.perf_counter() - t0
-    config["seconds"] = round(seconds, 1)
+    history = pd.read_csv(history_path)
+    config.update(seconds=round(seconds, 1), epochs_run=len(history),
+                  **_final_weights(model, rec, guard, keeper, history, run_dir))
+    if config["stopped"]:
+        history["event"] = ""
+        history.loc[history["epoch"] == guard.event["epoch"], "event"] = \
+            f"stopped: {guard.event['reason']}"
+        history.loc[history["epoch"] == config["model_epoch"], "event"] = "model.keras"
+        atomic.write_text(history_path, history.to_csv(index=False))
     atomic.write_text(run_dir / "config.json", json.dumps(config, indent=2))
+    if config["model_epoch"] is None:
+        raise TrainingDiverged(f"{run_dir}: {config['stopped']['message']}")
     with atomic.atomic_path(run_dir / "model.keras", suffix=".keras") as tmp:
         model.save(tmp)
-    history = pd.read_csv(run_dir / "history.csv")
+    if config["stopped"]:
+        print(f"fer_kit: {run_dir}: {config['stopped']['message']}")
     return TrainResult(model, history, run_dir, prepared.val, seconds, config)
+
+
+def _final_weights(model: keras.Model, rec: Recipe, guard: Guard, keeper: BestKeeper,
+                   history: pd.DataFrame, run_dir: Path) -> dict:
+    """Put the weights model.keras will hold into ``model``; return config.json's record.
+
+    The best finite epoch when the run stopped on NaN or divergence, or when the recipe
+    stops early (seed 003 restores its best weights); else the last epoch. A last epoch
+    with non-finite weights that the guard did not see is treated as a NaN stop.
+    """
+    event = guard.event
+    last = int(history["epoch"].iloc[-1]) if len(history) else None
+    if event is None and not all(np.isfinite(w).all() for w in model.get_weights()):
+        event = guard.event = {"reason": "nan", "epoch": last, "detail": "weights became NaN"}
+    if event is None and rec.patience is None:
+        return {"model_epoch": last, "stopped": None}
+    weights = keeper.best_weights()
+    if weights is not None:
+        model.set_weights(weights)
+    kept = keeper.best_epoch if weights is not None else None
+    if event is None:
+        return {"model_epoch": kept if kept is not None else last, "stopped": None}
+    if kept is None:
+        message = (f"training stopped in epoch {event['epoch']} (history.csv's numbering): "
+                   f"{event['detail']}, before any epoch ended with finite weights; nothing "
+                   f"saved as model.keras (try a learning rate below {rec.learning_rate:g})")
+    else:
+        message = (f"training stopped in epoch {event['epoch']} (history.csv's numbering): "
+                   f"{event['detail']}; model.keras holds epoch {kept} (val_loss "
+                   f"{keeper.best:.4g}), the best finite epoch")
+    return {"model_epoch": kept, "stopped": {**event, "model_epoch": kept, "message": message}}
 
 
 def fit(train: Split, model: "str | keras.Model" = "vgg_selu",
@@ -468,9 +424,11 @@ def fit(train: Split, model: "str | keras.Model" = "vgg_selu",
         recipe: 'keras_vgg' (seed 003), 'torch_cnn' (seed 000) or a Recipe;
             ``recipe_overrides`` replace its fields.
         profile: the profile (default: FER_KIT_PROFILE).
-        run_dir: where to write; an existing unfinished run there is resumed.
-        seed: seeds the shuffling, the augmentation, the weights (and the split, unless
-            ``split_seed`` is given: the ablation keeps one split across seeds).
+        run_dir: where to write; an existing unfinished run there is resumed. Default: a
+            new folder ``<time>-<model>-<recipe>-seed<seed>`` under FER_KIT_RUNS.
+        seed: seeds the weights, each epoch's batch order, augmentation and dropout
+            (from (seed, epoch)), and the split, unless ``split_seed`` is given (the
+            ablation keeps one split across seeds).
         checkpoints: keep best.keras and the per-epoch backup that resumes a crashed run;
             the ablation's short runs skip them (a killed run is simply trained again).
         strategy: ``tf.distribute.MirroredStrategy()`` on TensorFlow or
@@ -482,8 +440,12 @@ def fit(train: Split, model: "str | keras.Model" = "vgg_selu",
 
     Returns:
         TrainResult; ``result.model`` takes uint8 pixels.
+
+    Raises:
+        TrainingDiverged: the loss turned NaN before any epoch ended with finite weights.
     """
     prof = _profile(profile)
+    apply_threads(prof)  # takes effect only before TensorFlow starts (fk.setup does it then)
     seed_everything(seed)
     prep = prepare_data(train, recipe, prof, seed if split_seed is None else split_seed,
                         **recipe_overrides)
@@ -505,55 +467,26 @@ def _scope(strategy):
 def get_run(data, model: str = "vgg_selu", recipe: str = "keras_vgg",
             profile: str | Profile | None = None, seed: int = 0, verbose: int = 2,
             **overrides) -> TrainResult:
-    """The latest finished run of ``model`` on this data and profile, or a new one.
+    """The latest finished run of exactly this training, or a new one.
 
-    Notebooks that need a trained model call this, so each runs alone: after
-    ``01_train_cnn`` it loads that run in a second; without one it trains.
+    A run is served only if everything that changes its model is equal (``run_key``:
+    model, recipe values with ``overrides``, profile, width, seed, split, and a hash of
+    the capped training pool, so another dataset or data seed never matches). A run that
+    cannot be loaded (a corrupt model.keras, a split that is not its own) is skipped with
+    one line, and the previous good run is used. Notebooks that need a trained model call
+    this, so each runs alone: after ``01_train_cnn`` it loads that run in a second;
+    without one it trains.
     """
     prof = _profile(profile)
-    rec = get_recipe(recipe)
-    found = None if overrides else latest_run(model, profile=prof.name, data=data.name,
-                                              seed=seed, recipe_name=rec.name)
-    if found is None:
-        return fit(data.train, model, rec, profile=prof, seed=seed, verbose=verbose,
-                   data_name=data.name, **overrides)
-    res = load_run(found, pool=capped_pool(data.train, prof))
-    print(f"loaded {found}")
-    return res
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, tuple):
-        return list(obj)
-    return obj
-
-
-def load_run(run_dir: str | Path, pool: Split | None = None) -> TrainResult:
-    """Load a finished run. The model loads in safe mode and takes pixels.
-
-    Args:
-        pool: the training pool the run was split from; with it, ``result.val`` holds the
-            run's validation images (from split.npz, checked against their ids).
-    """
-    run_dir = Path(run_dir)
-    if not (run_dir / "model.keras").is_file():
-        raise FileNotFoundError(f"{run_dir}: no model.keras (unfinished or not a run folder)")
-    model = keras.saving.load_model(run_dir / "model.keras", safe_mode=True)
-    config = json.loads((run_dir / "config.json").read_text())
-    norm_file = run_dir / "normalizer.npz"
-    if config.get("format", 1) < 2 and norm_file.is_file():  # before the model took pixels
-        model = models.with_preprocessing(model, preprocessing_layers(load_normalizer(norm_file)))
-    val = None
-    split_file = run_dir / "split.npz"
-    if pool is not None and split_file.is_file():
-        with np.load(split_file) as z:
-            index, ids = z["val_index"], z["val_ids"]
-        if index.max(initial=-1) >= len(pool) or not np.array_equal(pool.ids[index], ids):
-            raise ValueError(f"{run_dir}: its saved validation split does not match this "
-                             "training pool (another dataset or profile?)")
-        val = pool.take(index)
-    history_file = run_dir / "history.csv"
-    history = pd.read_csv(history_file) if history_file.is_file() else pd.DataFrame()
-    return TrainResult(model, history, run_dir, val, float(config.get("seconds", "nan")), config)
+    rec = replace(get_recipe(recipe), **overrides).scaled(prof)
+    pool = capped_pool(data.train, prof)
+    for run in find_runs(**run_key(model, rec, prof, prof.width, seed, seed, pool_hash(pool))):
+        try:
+            res = load_run(run, pool=pool)
+        except RunError as e:
+            print(f"fer_kit: skipping {run.name}: {e}")
+            continue
+        print(f"loaded {run}")
+        return res
+    return fit(data.train, model, recipe, profile=prof, seed=seed, verbose=verbose,
+               data_name=data.name, **overrides)

@@ -483,6 +483,38 @@ def _parse_pixels(fields: list, pixel_sink=None) -> tuple[np.ndarray, dict[int, 
 
 
 _NON_SPACE = re.compile(rb"\S")
+HEAD_BYTES = 64 * 1024  # a header is one short line; the first row ends within ~9 KiB
+_ARCHIVES = ((b"\x1f\x8b", "a gzip-compressed file: decompress it first (gunzip FILE, or "
+                            "tar xzf for a .tar.gz) and use the .csv inside"),
+             (b"PK\x03\x04", "a zip archive: extract the .csv from it first (unzip FILE)"),
+             (b"BZh", "a bzip2-compressed file: decompress it first (bunzip2 FILE)"),
+             (b"\xfd7zXZ\x00", "an xz-compressed file: decompress it first (unxz FILE)"))
+
+
+def check_head(head: bytes, path: str | Path, size: int) -> None:
+    """Refuse, from its first bytes alone, a file that is not CSV text.
+
+    Called before the file is read or mapped whole: a compressed archive is named as
+    one (its bytes would otherwise read as an unknown header of binary), and a file with
+    no line end in its first ``HEAD_BYTES`` is refused before anything reads gigabytes
+    of it as its "header".
+
+    Args:
+        head: the file's first ``HEAD_BYTES`` bytes (or all of it, if shorter).
+        path: the file, for messages.
+        size: the file's size in bytes.
+
+    Raises:
+        FERDataError: naming the file and what it is instead.
+    """
+    head = bytes(head)
+    for magic, what in _ARCHIVES:
+        if head.startswith(magic):
+            raise FERDataError(path, what)
+    if size > HEAD_BYTES and b"\n" not in head:
+        raise FERDataError(path, f"no line end in the first {HEAD_BYTES // 1024} KiB of "
+                                 f"{size:,} bytes: not a FER CSV text file (its first line "
+                                 "is a short header such as emotion,pixels,Usage)", line=1)
 
 
 def parse_bytes(data, path: str | Path = "<bytes>", pixel_sink=None) -> ParsedCSV:
@@ -501,11 +533,12 @@ def parse_bytes(data, path: str | Path = "<bytes>", pixel_sink=None) -> ParsedCS
         FERDataError: for an empty file or a missing/unknown header (nothing to read).
     """
     path = Path(path)
+    check_head(data[:HEAD_BYTES], path, len(data))
     start = 3 if data[:3] == b"\xef\xbb\xbf" else 0  # UTF-8 byte-order mark (Excel, Notepad)
     if _NON_SPACE.search(data, start) is None:
         raise FERDataError(path, "empty file (no header, no rows)")
-    end = data.find(b"\n", start)
-    header_end = len(data) if end < 0 else end
+    end = data.find(b"\n", start, HEAD_BYTES)
+    header_end = len(data) if end < 0 else end  # (check_head: then the file is that short)
     layout, cols = _read_header(path, data[start:header_end].decode("utf-8", "replace").strip())
     rows = _scan_rows(data, header_end + 1, cols)
     pixels, pixel_errors = _parse_pixels(rows.pixel_fields, pixel_sink)

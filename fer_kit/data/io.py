@@ -13,6 +13,7 @@ import mmap
 import os
 import time
 import uuid
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -23,7 +24,12 @@ import pandas as pd
 
 from .. import atomic
 from ..config import cache_dir, data_source, get_profile
-from .csvparse import N_PIXELS, USAGES, FERDataError, ParsedCSV, format_pixels, parse_bytes
+from .csvparse import (HEAD_BYTES, N_PIXELS, USAGES, FERDataError, ParsedCSV, check_head,
+                       format_pixels, parse_bytes)
+
+
+class CacheWarning(UserWarning):
+    """An optional file (the parse cache) could not be written; the data loaded all the same."""
 
 
 @dataclass
@@ -183,37 +189,61 @@ def _parse_and_cache(data, path: Path, cache: Path, st: os.stat_result, sha1) ->
     the .npz on disk always names a complete pixel file that belongs to it; older pixel
     files are removed afterwards.
 
+    The cache is optional: if it cannot be written (a full disk, a read-only folder), the
+    parse goes on, its temporary files are removed and a ``CacheWarning`` says so; the
+    file is parsed again next time.
+
     Args:
         sha1: a Future of the content hash for a racy file, else None.
     """
     x_file = cache.with_name(f"{cache.stem}-{uuid.uuid4().hex[:8]}.x.npy")
-    with atomic.atomic_path(x_file) as tmp, open(tmp, "r+b") as f:
-        written = []  # rows per block (list.append is thread-safe)
+    parsed = None
+    try:
+        with atomic.atomic_path(x_file) as tmp, open(tmp, "r+b") as f:
+            written, failed = [], []  # rows per block; a write error (list.append: thread-safe)
 
-        def write_rows(row0: int, pixels: np.ndarray) -> None:
-            view, at = memoryview(pixels).cast("B"), _NPY_HEADER_LEN + row0 * N_PIXELS
-            while view:
-                n = os.pwrite(f.fileno(), view, at)
-                view, at = view[n:], at + n
-            written.append(len(pixels))
+            def write_rows(row0: int, pixels: np.ndarray) -> None:
+                if failed:
+                    return
+                view, at = memoryview(pixels).cast("B"), _NPY_HEADER_LEN + row0 * N_PIXELS
+                try:
+                    while view:
+                        n = os.pwrite(f.fileno(), view, at)
+                        view, at = view[n:], at + n
+                except OSError as e:  # the parse goes on; the cache is given up below
+                    failed.append(e)
+                    return
+                written.append(len(pixels))
 
-        parsed = parse_bytes(data, path, write_rows if hasattr(os, "pwrite") else None)
-        if written and sum(written) == len(parsed.x):  # every row written is a row of x
-            os.pwrite(f.fileno(), _npy_header(len(parsed.x)), 0)
-        else:  # no os.pwrite (Windows), no rows, or rows dropped: write x as it is
-            f.truncate(0)
-            np.save(f, parsed.x)  # uncompressed: a write at disk speed, a read without zlib
-    with atomic.atomic_path(cache) as tmp:
-        np.savez(tmp, version=_CACHE_VERSION, stat=_stat_key(st),
-                 sha1="" if sha1 is None else sha1.result(), x_file=x_file.name,
-                 layout=parsed.layout, y=parsed.y, ids=parsed.ids, usage=parsed.usage,
-                 lines=parsed.lines,
-                 skipped_line=parsed.skipped["line"].to_numpy(np.int64),
-                 skipped_reason=parsed.skipped["reason"].to_numpy(str))
+            parsed = parse_bytes(data, path, write_rows if hasattr(os, "pwrite") else None)
+            if failed:
+                raise failed[0]
+            if written and sum(written) == len(parsed.x):  # every row written is a row of x
+                os.pwrite(f.fileno(), _npy_header(len(parsed.x)), 0)
+            else:  # no os.pwrite (Windows), no rows, or rows dropped: write x as it is
+                f.truncate(0)
+                np.save(f, parsed.x)  # uncompressed: a write at disk speed, a read without zlib
+        with atomic.atomic_path(cache) as tmp:
+            np.savez(tmp, version=_CACHE_VERSION, stat=_stat_key(st),
+                     sha1="" if sha1 is None else sha1.result(), x_file=x_file.name,
+                     layout=parsed.layout, y=parsed.y, ids=parsed.ids, usage=parsed.usage,
+                     lines=parsed.lines,
+                     skipped_line=parsed.skipped["line"].to_numpy(np.int64),
+                     skipped_reason=parsed.skipped["reason"].to_numpy(str))
+    except OSError as e:
+        _warn_no_cache(cache, path, e)
+        x_file.unlink(missing_ok=True)  # (renamed already if only the .npz failed)
+        return parsed if parsed is not None else parse_bytes(data, path)
     for old in cache.parent.glob(f"{glob.escape(cache.stem)}-{'[0-9a-f]' * 8}.x.npy"):
         if old != x_file:
             old.unlink(missing_ok=True)
     return parsed
+
+
+def _warn_no_cache(cache: Path, path: Path, e: OSError) -> None:
+    reason = str(e) if isinstance(e, atomic.DiskFullError) else f"{e.strerror or e}"
+    warnings.warn(f"{cache.parent}: parse cache not written ({reason}); {path.name} was read "
+                  "all the same and will be parsed again next time", CacheWarning, stacklevel=4)
 
 
 @contextlib.contextmanager
@@ -263,7 +293,14 @@ def read_csv(path: str | Path, on_error: str = "raise", cache: bool = True) -> P
     if not path.is_file():
         raise FERDataError(path, "no such file" if not path.exists() else "not a file")
     st = path.stat()
-    cache_path = _cache_file(path) if cache else None
+    with open(path, "rb") as f:  # before mapping or reading the file whole
+        check_head(f.read(HEAD_BYTES), path, st.st_size)
+    try:
+        cache_path = _cache_file(path) if cache else None
+    except OSError as e:  # FER_KIT_CACHE cannot be created: read without a cache
+        warnings.warn(f"parse cache unavailable ({e}); {path.name} is read without it",
+                      CacheWarning, stacklevel=2)
+        cache_path = None
     parsed = _load_cache(cache_path, st, path) if cache_path is not None else None
     if parsed is None:
         racy = _is_racy(st, time.time_ns())
@@ -292,13 +329,31 @@ def _skipped_with_file(parsed: ParsedCSV, path: Path) -> pd.DataFrame:
     return df
 
 
-def _read_masks(path: Path) -> np.ndarray | None:
-    """SynthFER's sidecar masks (``<csv>.masks.npz``, indexed by data row), if present."""
+def _read_masks(path: Path, ids: np.ndarray) -> np.ndarray | None:
+    """SynthFER's sidecar masks (``<csv>.masks.npz``, indexed by data row), if present.
+
+    Read without pickles; anything but a bool (rows, 48, 48) array ``masks`` covering
+    every id is refused.
+
+    Raises:
+        FERDataError: naming the sidecar and what is wrong with it (``load`` then rebuilds
+            SynthFER; a sidecar beside a file of your own is yours to delete).
+    """
     side = path.with_suffix(".masks.npz")
     if not side.is_file():
         return None
-    with np.load(side, allow_pickle=False) as z:
-        return z["masks"]  # read once: decompressing it takes ~0.2 s at FER2013 size
+    try:
+        with np.load(side, allow_pickle=False) as z:
+            masks = z["masks"]  # read once: decompressing it takes ~0.2 s at FER2013 size
+    except Exception as e:  # a torn zip, a pickle, no "masks" entry, not an .npz at all
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise FERDataError(side, f"masks sidecar cannot be read ({why}); delete it (SynthFER "
+                                 "rebuilds it)") from None
+    n = int(ids.max()) + 1 if len(ids) else 0
+    if masks.dtype != bool or masks.ndim != 3 or masks.shape[1:] != (48, 48) or len(masks) < n:
+        raise FERDataError(side, f"masks sidecar holds {masks.dtype} {masks.shape}, expected "
+                                 f"bool ({n}, 48, 48); delete it (SynthFER rebuilds it)")
+    return masks
 
 
 def read_fer2013(path: str | Path, on_error: str = "raise", cache: bool = True,
@@ -312,7 +367,7 @@ def read_fer2013(path: str | Path, on_error: str = "raise", cache: bool = True,
     if p.layout != "fer2013":
         raise FERDataError(path, f"this is a {p.layout}.csv-style file, not fer2013.csv "
                                  "(emotion,pixels,Usage)", line=1)
-    masks = _read_masks(path)
+    masks = _read_masks(path, p.ids)
     splits = []
     for k in range(len(USAGES)):
         rows = np.flatnonzero(p.usage == k)
@@ -376,7 +431,12 @@ def load(profile: str | None = None, on_error: str = "raise", seed: int = 0) -> 
     csv = folder / "fer2013.csv"
     if not csv.is_file() or not csv.with_suffix(".masks.npz").is_file():
         write_synthfer(folder, n_train=prof.synth_train, n_test=prof.synth_test, seed=seed)
-    return read_fer2013(csv, on_error=on_error, name="SynthFER")
+    try:
+        return read_fer2013(csv, on_error=on_error, name="SynthFER")
+    except FERDataError as e:  # a torn or foreign file in the cache: generate it again
+        warnings.warn(f"{e}; generating SynthFER again", CacheWarning, stacklevel=2)
+        write_synthfer(folder, n_train=prof.synth_train, n_test=prof.synth_test, seed=seed)
+        return read_fer2013(csv, on_error=on_error, name="SynthFER")
 
 
 # ---- writing ---------------------------------------------------------------------------
