@@ -127,3 +127,31 @@ def test_read_results_puts_benchmark_csvs_in_the_table_columns(tmp_path):
     assert t["seed"].tolist() == [0, 1] and t["public"].tolist() == [0.81, 0.81]
     assert ablation.summarize(t).loc["baseline", "private_mean"] == pytest.approx(0.79)
     assert ablation.read_results([]).empty
+
+
+def test_the_printed_margin_is_welchs_95_interval_near_the_decision():
+    """The margin the verdict prints is the half-width of scipy's Welch 95% interval of
+    the difference, and the decision follows it just above and just below (a one-sided
+    quantile, about 0.8 of it with these seeds, would name a winner at 0.9 x the margin)."""
+    import re
+
+    from scipy.stats import ttest_ind
+    base = np.array([0.50, 0.52, 0.545])
+    spread = np.array([0.0, 0.035, 0.012])
+
+    def table(lead):
+        aug = base.mean() + lead + spread - spread.mean()
+        return pd.DataFrame([{"config": c, "seed": s, "val_acc": v}
+                             for c, vals in (("baseline", base), ("augmentation", aug))
+                             for s, v in enumerate(vals)])
+
+    ci = ttest_ind(table(0.1).query("config == 'augmentation'")["val_acc"], base,
+                   equal_var=False).confidence_interval(0.95)
+    half = (ci.high - ci.low) / 2  # the same for any lead: only the means move
+    for factor, winner in ((1.03, "augmentation"), (0.97, None), (0.9, None)):
+        v = ablation.verdict(table(factor * half))
+        assert v.winner == winner, (factor, v.text)
+        printed = [float(m) for m in re.findall(r"margin \((\d+\.\d+)\)", v.text)]
+        printed += [float(m) for m in re.findall(r"\+/- (\d+\.\d+)", v.text)]
+        assert len(printed) == 2 and all(abs(m - half) <= 5e-4 for m in printed), v.text
+        assert ("better than the baseline" in v.text) == (winner is not None)

@@ -371,6 +371,65 @@ def test_fast_path_takes_clean_blocks_and_leaves_the_rest_to_the_careful_pass(rn
     assert not out[1].any()
 
 
+def test_a_row_too_long_beside_a_row_too_short_is_not_a_clean_block(rng, tmp_path):
+    """2,305 pixels then 2,303: the block's total is right, so only the per-row count of
+    the fast path stands between the parser and one pixel sliding into the next image."""
+    from fer_kit.data import csvparse
+    x = rng.integers(0, 256, (5, 2304))
+    rows = [_row(r).encode() for r in x]
+    for block, bad in ([rows[0], rows[1] + b" 5", rows[2][:rows[2].rindex(b" ")], rows[3]],
+                       {1: 2305, 2: 2303}), \
+                      ([rows[0] + b" 5", rows[1], rows[2][:rows[2].rindex(b" ")]],
+                       {0: 2305, 2: 2303}):  # three rows: the middle one counts 2,304
+        text = b"\n".join([b" ", *block, b""])
+        newline = np.cumsum([len(f) + 1 for f in block]) + 1
+        out = np.empty((len(block), 2304), np.uint8)
+        assert sum(len(f.split()) for f in block) == len(block) * 2304
+        assert not csvparse._parse_clean_block(np.frombuffer(text, np.uint8), newline, out,
+                                               csvparse._Scratch())
+        pixels, errors = parse_pixel_block(block)
+        assert errors == {r: f"expected 2304 pixel values, found {n}" for r, n in bad.items()}
+        good = [r for r in range(len(block)) if r not in bad]
+        np.testing.assert_array_equal(pixels[good], [np.array(block[r].split(), int) for r in good])
+    path = tmp_path / "f.csv"
+    path.write_text(_fer_text([(0, b.decode(), "Training") for b in
+                               [rows[0], rows[1] + b" 5", rows[2][:rows[2].rindex(b" ")],
+                                rows[3]]]))
+    p = io.read_csv(path, on_error="skip", cache=False)
+    assert p.skipped["line"].tolist() == [3, 4] and p.lines.tolist() == [2, 5]
+    np.testing.assert_array_equal(p.x.reshape(2, -1), x[[0, 3]])
+
+
+@pytest.mark.parametrize("kind", ["gzip", "zip", "bzip2"])
+def test_a_compressed_file_is_named_as_one(tmp_path, kind):
+    import bz2
+    import gzip
+    import zipfile
+    text = _fer_text([(3, GOOD, "Training")]).encode()
+    path = tmp_path / "fer2013.csv"
+    if kind == "zip":
+        with zipfile.ZipFile(path, "w") as z:
+            z.writestr("fer2013.csv", text)
+    else:
+        path.write_bytes(gzip.compress(text) if kind == "gzip" else bz2.compress(text))
+    words = {"gzip": "a gzip-compressed file: decompress it first",
+             "zip": "a zip archive: extract the .csv from it first",
+             "bzip2": "a bzip2-compressed file: decompress it first"}[kind]
+    with pytest.raises(FERDataError) as e:
+        io.read_csv(path)
+    assert str(e.value).startswith(f"{path}: {words}") and "\n" not in str(e.value)
+
+
+def test_a_file_with_no_line_end_in_its_first_64_kib(tmp_path):
+    path = tmp_path / "fer2013.csv"
+    path.write_bytes(b"emotion,pixels,Usage " + b"7 " * 40_000)  # 80 KB, no line end
+    with pytest.raises(FERDataError, match=r"f?fer2013.csv, line 1: no line end in the first "
+                                           r"64 KiB of 80,021 bytes"):
+        io.read_csv(path)
+    path.write_bytes(b"emotion,pixels,Usage")  # a short file, header only: read as before
+    assert len(io.read_csv(path, cache=False).x) == 0
+
+
 @pytest.mark.parametrize("cores", [1, 2, 4])
 def test_rows_stay_in_order_with_any_number_of_threads(tmp_path, rng, monkeypatch, cores):
     from fer_kit.data import csvparse

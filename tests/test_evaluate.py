@@ -105,3 +105,29 @@ def test_wrong_input_shape_and_empty_set_are_explained():
         evaluate.predict(model, np.zeros((2, 48, 48, 1), np.uint8))
     with pytest.raises(ValueError, match="test set is empty"):
         evaluate.predict(model, np.zeros((0, 32, 32, 1), np.uint8))
+
+
+def test_images_divided_by_255_or_standardized_are_refused(rng):
+    """The kit's models take 0-255 pixels; x / 255 or standardized x once gave every face
+    one class, silently. Every prediction path refuses them in one line."""
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Rescaling(1 / 255),
+                              keras.layers.Flatten(), keras.layers.Dense(7, activation="softmax")])
+    x = rng.integers(0, 256, (20, 48, 48, 1), dtype=np.uint8)
+    y = rng.integers(0, 7, 20)
+    data = Dataset("x", Split(x, y, np.arange(20)), public=Split(x / 255.0, y, np.arange(20)))
+    scaled = x.astype(np.float32) / 255
+    standard = (x - x.mean()) / x.std()
+    calls = [lambda z: evaluate.predict(model, z), lambda z: evaluate.predict_proba(model, z),
+             lambda z: evaluate.predict(model, z, tta_flip=True)]
+    for z, words in ((scaled, r"lie in \[0, 1\] \(divided by 255 already\?\): min 0, max 1"),
+                     (standard, r"have negative values \(standardized already\?\)")):
+        for call in calls:
+            with pytest.raises(ValueError, match=words + ".*the model takes 0-255 pixels"):
+                call(z)
+    with pytest.raises(ValueError, match=r"lie in \[0, 1\]"):
+        evaluate.scores(model, data)
+    # 0-255 floats and uint8 are the same input; check_range=False lets a model of one's own through
+    np.testing.assert_allclose(evaluate.predict_proba(model, x.astype(np.float32)),
+                               evaluate.predict_proba(model, x), rtol=1e-6)
+    assert evaluate.predict_proba(model, scaled, check_range=False).shape == (20, 7)
+    assert evaluate.predict(model, np.zeros((2, 48, 48, 1), np.float32)).shape == (2,)  # black

@@ -174,3 +174,46 @@ def test_an_image_blank_and_duplicated_counts_once():
     assert df.set_index("index").loc[5, "reason"] == "blank; duplicate, labels disagree"
     assert "non-face" not in df.set_index("index").loc[5, "reason"]  # blanks are not scored
     assert list(df.columns) == ["index", "reason", "score", "detail"]
+
+
+def _chauvenet_reference(n: int, alpha: float, sides: int) -> float:
+    """Chauvenet's criterion written out: the z at which ``n`` normal values are expected
+    to have ``alpha`` of them beyond it, n * P(Z > z) * sides = alpha, solved by bisection
+    with math.erfc (P(Z > z) = erfc(z / sqrt 2) / 2)."""
+    import math
+    lo, hi = 0.0, 40.0
+    for _ in range(200):
+        mid = (lo + hi) / 2
+        if n * sides * math.erfc(mid / math.sqrt(2)) / 2 > alpha:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def test_chauvenet_threshold_is_the_one_sided_criterion():
+    """A score is only suspicious when high (a face scores low), so the criterion is
+    one-sided; the two-sided threshold is higher and flags fewer images."""
+    for n in (10, 110, 4000, 28709):
+        for alpha in (0.5, 0.1):
+            z = outliers.chauvenet_z(n, alpha)
+            assert abs(z - _chauvenet_reference(n, alpha, 1)) < 1e-9
+            assert _chauvenet_reference(n, alpha, 2) - z > 0.1  # a two-sided slip is seen
+    assert round(outliers.chauvenet_z(110), 1) == 2.6 and round(outliers.chauvenet_z(28709), 1) == 4.1
+
+
+def test_find_nonfaces_flags_exactly_the_scores_past_the_threshold():
+    """At an alpha that puts an image between the one- and two-sided thresholds, the
+    detector flags it; the flagged set is what the criterion written out gives."""
+    import math
+    d = synth.generate(300, seed=4, blank_rate=0, nonface_rate=0.02)
+    s = outliers.nonface_scores(d.x)
+    med = np.median(s)
+    z = (s - med) / (np.median(np.abs(s - med)) * 1.4826)  # robust z: median and MAD
+    n = len(s)
+    top = np.sort(z)[-3]  # the third highest score: put it between the two thresholds
+    alpha = 1.2 * n * math.erfc(top / math.sqrt(2)) / 2
+    one, two = _chauvenet_reference(n, alpha, 1), _chauvenet_reference(n, alpha, 2)
+    assert one < top < two
+    flagged = outliers.find_nonfaces(d.x, alpha=alpha)["index"].tolist()
+    assert flagged == np.flatnonzero(z > one).tolist() and int(np.argsort(z)[-3]) in flagged

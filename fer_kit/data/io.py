@@ -217,7 +217,9 @@ def _parse_and_cache(data, path: Path, cache: Path, st: os.stat_result, sha1) ->
 
             parsed = parse_bytes(data, path, write_rows if hasattr(os, "pwrite") else None)
             if failed:
-                raise failed[0]
+                full = atomic.is_disk_full(failed[0])
+                raise (atomic.DiskFullError(x_file, _NPY_HEADER_LEN + parsed.x.nbytes, None)
+                       if full else failed[0])
             if written and sum(written) == len(parsed.x):  # every row written is a row of x
                 os.pwrite(f.fileno(), _npy_header(len(parsed.x)), 0)
             else:  # no os.pwrite (Windows), no rows, or rows dropped: write x as it is
