@@ -12,8 +12,9 @@ class in ``tests/test_legacy.py``). The warp is ``fer_kit.augment``'s, a whole b
 time (``_warp``); ``brightness_range``, ``fill_mode='wrap'`` and interpolation orders other
 than 1 raise.
 
-Keras 2.0-2.1 (what 2017-2018 homework ran) read ``shear_range`` in radians; since Keras
-2.2 and here, degrees: ``shear_range=0.2`` then was about 11.5 degrees.
+``shear_range`` is in degrees, as since Keras 2.1.3 (keras-team/keras#8868, merged December
+2017); Keras 2.0-2.1.2, what 2017 homework ran, read it in radians: ``shear_range=0.2`` in
+a 2017 script meant about 11.5 degrees (write ``shear_range=11.5`` for the same images).
 """
 from __future__ import annotations
 
