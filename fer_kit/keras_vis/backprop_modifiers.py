@@ -1,4 +1,5 @@
-"""keras-vis's ``vis.backprop_modifiers``: 'guided' and 'rectified' (alias 'relu', 'deconv').
+"""keras-vis's ``vis.backprop_modifiers`` (0.4.1; master's is the same): 'guided' and
+'rectified' (alias 'relu', 'deconv').
 
 keras-vis overrode TensorFlow 1's gradient registry and reloaded the model; here each
 returns a new model sharing the weights whose activations pass gradients by the rule

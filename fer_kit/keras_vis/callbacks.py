@@ -1,4 +1,5 @@
-"""keras-vis's ``vis.callbacks``: called each step of ``visualize_activation``."""
+"""keras-vis's ``vis.callbacks`` (0.4.1; master's is the same): called each step of
+``visualize_activation``."""
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
-"""keras-vis's ``vis.grad_modifiers``: functions applied to a computed gradient (NumPy)."""
+"""keras-vis's ``vis.grad_modifiers`` (0.4.1; master's is the same): functions applied to a
+computed gradient (NumPy)."""
 from __future__ import annotations
 
 import numpy as np

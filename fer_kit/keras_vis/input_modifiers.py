@@ -1,5 +1,5 @@
-"""keras-vis's ``vis.input_modifiers``: changes to the image before (``pre``) and after
-(``post``) each step of ``visualize_activation``."""
+"""keras-vis's ``vis.input_modifiers`` (0.4.1; master's is the same): changes to the image
+before (``pre``) and after (``post``) each step of ``visualize_activation``."""
 from __future__ import annotations
 
 import numpy as np
@@ -16,7 +16,7 @@ class InputModifier:
 
 
 class Jitter(InputModifier):
-    """Roll the image by a random offset each step (keras-vis 0.4's ``Jitter``).
+    """Roll the image by a random offset each step (keras-vis 0.4.1's ``Jitter``).
 
     Args:
         jitter: per image axis, or one for all; a value below 1 is a fraction of that

@@ -18,7 +18,8 @@ module             what is in it
 =================  =======================================================================
 
 keras-vis's calls (``visualize_saliency``, ``visualize_cam``, ``visualize_activation``)
-live in ``fer_kit.keras_vis``, a drop-in for ``vis.*``; they are re-exported here.
+live in ``fer_kit.keras_vis``, a drop-in for ``vis.*`` as keras-vis 0.4.1 had them (jet
+images); they are re-exported here. Master's float maps: ``fer_kit.keras_vis.master``.
 
 Every function takes a Keras model (a one-off Explainer is made and dropped) or an
 ``Explainer`` (its graphs are reused). The model you pass is never changed.
