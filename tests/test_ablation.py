@@ -129,6 +129,58 @@ def test_read_results_puts_benchmark_csvs_in_the_table_columns(tmp_path):
     assert ablation.read_results([]).empty
 
 
+def test_overfit_regime_trains_baseline_and_augmentation_on_its_budget(tmp_path, data):
+    """The overfit regime: its own image cap and epochs, baseline and augmentation only,
+    named in the table, the setup line and the verdict."""
+    from fer_kit.config import get_profile
+    prof = get_profile("smoke", overfit_train=120, overfit_epochs=2)
+    table = ablation.run(data, "cnn3", profile=prof, out=tmp_path, seeds=[0, 1], regime="overfit")
+    assert table["config"].tolist() == ["baseline", "baseline", "augmentation", "augmentation"]
+    assert (table["regime"] == "overfit").all() and (table["epochs"] == 2).all()
+    assert table.attrs["setup"].startswith("overfit regime (few images, many epochs): cnn3")
+    cfg = json.loads((tmp_path / "augmentation-rng0" / "config.json").read_text())
+    assert cfg["pool_images"] == 120 and cfg["recipe"]["augment"] is not None
+    v = ablation.verdict(table, metric="public")
+    where = ablation.regime_of(table)
+    assert where.startswith("overfit regime (few images, many epochs; cnn3 at width 0.125")
+    assert v.text.splitlines()[0] == f"{where}, by public:"
+    assert v.against_baseline["augmentation"].endswith(f"; {where}")
+    with pytest.raises(ConfigError, match="unknown ablation regime 'long'"):
+        ablation.get_regime("long", prof)
+
+
+def test_verdict_line_against_the_baseline_names_metric_margin_and_regime():
+    from scipy.stats import t as student_t
+    table = _long({"baseline": 0.5, "augmentation": 0.56}, 0.01).assign(regime="overfit")
+    v = ablation.verdict(table)
+    a, b = (table.loc[table["config"] == c, "val_acc"] for c in ("augmentation", "baseline"))
+    va, vb = a.var(ddof=1) / 3, b.var(ddof=1) / 3  # Welch's interval, written out
+    df = (va + vb) ** 2 / (va ** 2 / 2 + vb ** 2 / 2)
+    margin = student_t.ppf(0.975, df) * np.sqrt(va + vb)
+    line = v.against_baseline["augmentation"]
+    assert line.startswith(f"augmentation better than the baseline: {a.mean() - b.mean():+.3f} val_acc, "
+                           f"beyond the 95% margin ({margin:.3f}, 3 and 3 seeds)")
+    assert line.endswith("overfit regime (few images, many epochs)")
+    assert v.text.startswith("overfit regime (few images, many epochs), by val_acc:")
+
+
+def test_featurewise_outlier_shift_matches_the_statistics_written_out():
+    """Blank images pull every pixel's mean down: leaving the flagged ones out moves the
+    mean by what numpy computes, and by more than leaving out as many random faces."""
+    d = synth.generate(1200, seed=8, blank_rate=0.02, nonface_rate=0.0, label_noise=0.0)
+    shift = ablation.featurewise_outlier_shift(d.x, d.y, repeats=3)
+    from fer_kit.data.outliers import find_outliers
+    flagged = find_outliers(d.x, d.y)["index"].to_numpy(int)
+    assert set(np.flatnonzero(d.kind == 1)) <= set(flagged)
+    keep = np.setdiff1d(np.arange(len(d.x)), flagged)
+    x = d.x[..., 0].astype(np.float64)
+    want = np.abs(x.mean(0) - x[keep].mean(0)).max()
+    assert shift.loc["outliers", "dropped"] == len(flagged)
+    assert shift.loc["outliers", "mean_shift"] == pytest.approx(want, rel=1e-4)
+    assert shift.loc["outliers", "mean_shift"] > 3 * shift.loc["random images", "mean_shift"]
+    assert shift.loc["random images", "dropped"] == len(flagged)
+
+
 def test_the_printed_margin_is_welchs_95_interval_near_the_decision():
     """The margin the verdict prints is the half-width of scipy's Welch 95% interval of
     the difference, and the decision follows it just above and just below (a one-sided
