@@ -24,6 +24,8 @@ def case(request):
 
 
 def test_the_master_namespace_imports_as_keras_vis_master_did():
+    import fer_kit
+    assert fer_kit.keras_vis.master.visualization is master  # as an attribute too
     assert master_utils is utils  # the same module under both names
     from fer_kit.keras_vis.master.input_modifiers import Jitter
     from fer_kit.keras_vis.master.visualization import get_num_filters  # noqa: F401

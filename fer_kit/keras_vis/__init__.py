@@ -27,12 +27,7 @@ loss/optimizer classes built on TF1 graphs) raises an error naming the call to u
 from . import backprop_modifiers, callbacks, grad_modifiers, input_modifiers, visualization
 from . import utils  # the package, as vis.utils; its module: fer_kit.keras_vis.utils.utils
 
+from . import master  # noqa: E402  (after visualization: master builds on it)
+
 __all__ = ["backprop_modifiers", "callbacks", "grad_modifiers", "input_modifiers", "master",
            "utils", "visualization"]
-
-
-def __getattr__(name: str):
-    if name == "master":  # imported on first use: it registers its module aliases then
-        from . import master
-        return master
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
