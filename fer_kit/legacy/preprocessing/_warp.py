@@ -1,4 +1,4 @@
-"""The legacy ImageDataGenerator's affine transform, run as fer_kit.augment's fused warp.
+"""The legacy ImageDataGenerator's random draws and transform, run as fer_kit.augment's fused warp.
 
 Keras 2's ``apply_transform`` composed rotation, shift, shear and zoom into one matrix,
 centred it, swapped its axes to array order and called ``scipy.ndimage.affine_transform``
@@ -87,3 +87,26 @@ def _inside(vectors: np.ndarray, h: int, w: int) -> np.ndarray:
     sx = v[:, 0] * gx + v[:, 1] * gy + v[:, 2]
     sy = v[:, 3] * gx + v[:, 4] * gy + v[:, 5]
     return (sx >= 0) & (sx <= w - 1) & (sy >= 0) & (sy <= h - 1)
+
+
+def shift_channels(images: np.ndarray, intensities: list) -> None:
+    """The legacy channel shift, in place: each image plus its intensity (None: none),
+    clipped to that image's range before the shift."""
+    for i, intensity in enumerate(intensities):
+        if intensity is not None:
+            images[i] = np.clip(images[i] + intensity, images[i].min(), images[i].max())
+
+
+def draw_shift(shift_range, size: int) -> float:
+    """The legacy shift draw: a float range (a fraction of ``size`` when below 1), an int
+    (pixels, drawn from that range of integers) or a list of choices."""
+    if not shift_range:
+        return 0
+    try:  # 1-D array-like or int
+        value = np.random.choice(shift_range)
+        value *= np.random.choice([-1, 1])
+    except ValueError:  # a float
+        value = np.random.uniform(-shift_range, shift_range)
+    if np.max(shift_range) < 1:
+        value *= size
+    return value

@@ -119,8 +119,8 @@ class ImageDataGenerator:
             np.random.seed(seed)
         theta = np.random.uniform(-self.rotation_range, self.rotation_range) \
             if self.rotation_range else 0
-        tx = _shift(self.height_shift_range, img_shape[self.row_axis - 1])
-        ty = _shift(self.width_shift_range, img_shape[self.col_axis - 1])
+        tx = _warp.draw_shift(self.height_shift_range, img_shape[self.row_axis - 1])
+        ty = _warp.draw_shift(self.width_shift_range, img_shape[self.col_axis - 1])
         shear = np.random.uniform(-self.shear_range, self.shear_range) if self.shear_range else 0
         if self.zoom_range[0] == 1 and self.zoom_range[1] == 1:
             zx, zy = 1, 1
@@ -150,10 +150,7 @@ class ImageDataGenerator:
         h, w = x.shape[1:3]
         vectors = np.stack([_warp.transform_vector(p, h, w) for p in params])
         x = _warp.warp(x, vectors, self.fill_mode, self.cval)
-        for i, p in enumerate(params):
-            if p.get("channel_shift_intensity") is not None:  # each channel, clipped to the
-                lo, hi = x[i].min(), x[i].max()               # image's range (legacy)
-                x[i] = np.clip(x[i] + p["channel_shift_intensity"], lo, hi)
+        _warp.shift_channels(x, [p.get("channel_shift_intensity") for p in params])
         if any(p.get("brightness") is not None for p in params):
             raise NotImplementedError("brightness is not supported here")
         x = x if last else np.moveaxis(x, -1, 1)
@@ -250,17 +247,3 @@ class ImageDataGenerator:
         raise NotImplementedError("flow_from_dataframe: read the images into an array (for "
                                   "FER2013, fer_kit.data.load) and call flow")
 
-
-def _shift(shift_range, size: int) -> float:
-    """The legacy shift draw: a float range (a fraction of ``size`` when below 1), an int
-    (pixels, drawn from that range of integers) or a list of choices."""
-    if not shift_range:
-        return 0
-    try:  # 1-D array-like or int
-        value = np.random.choice(shift_range)
-        value *= np.random.choice([-1, 1])
-    except ValueError:  # a float
-        value = np.random.uniform(-shift_range, shift_range)
-    if np.max(shift_range) < 1:
-        value *= size
-    return value
