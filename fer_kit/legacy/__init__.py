@@ -2,14 +2,12 @@
 
 The usual port of a 2017-2018 script changes its import lines only:
 
-==============================================================  ===============================================================
-Keras 2                                                         here
-==============================================================  ===============================================================
-``from keras.preprocessing.image import ImageDataGenerator``    ``from fer_kit.legacy.preprocessing.image import ImageDataGenerator``
-``from keras.utils import np_utils``                            ``from fer_kit.legacy.utils import np_utils``
-``from keras.utils import generic_utils``                       ``from fer_kit.legacy.utils import generic_utils``
-``model.predict_classes(x)``                                    ``predict_classes(model, x)`` (``from fer_kit.legacy import predict_classes``)
-==============================================================  ===============================================================
+* ``from keras.preprocessing.image import ImageDataGenerator`` becomes
+  ``from fer_kit.legacy.preprocessing.image import ImageDataGenerator``;
+* ``from keras.utils import np_utils`` (or ``generic_utils``) becomes
+  ``from fer_kit.legacy.utils import np_utils``;
+* ``model.predict_classes(x)`` becomes ``predict_classes(model, x)``, with
+  ``from fer_kit.legacy import predict_classes``.
 
 The rest of what changed (``fit_generator``, ``K.gradients``, ``lr=``, ``'acc'``...) is a
 line each in docs/porting.md.

@@ -6,9 +6,10 @@ changed, not even for a moment: each layer is called again on new symbolic input
 (``fer_kit.vis._graph.run_graph``, the walk Keras's ``clone_model`` makes with
 ``clone_function=lambda layer: layer``), so the copy uses the very same variables. A
 model nested in the model (a transfer-learning backbone) is opened the same way: its
-layers join the copy, so modifiers reach its activations and its layers can be explained. Where a layer must act differently, a small wrapper
-layer runs the user's layer's ``call`` (or a *twin*: a shallow copy that holds the
-same variable objects, with a linear activation) and adds the backward rule.
+layers join the copy, so modifiers reach its activations and its layers can be
+explained. Where a layer must act differently, a small wrapper layer runs the user's
+layer's ``call`` (or a *twin*: a shallow copy that holds the same variable objects, with
+a linear activation) and adds the backward rule.
 
 Backprop modifiers, for an element-wise activation ``y = f(z)`` with incoming
 gradient ``g`` (``dL/dy``):
