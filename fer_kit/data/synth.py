@@ -84,13 +84,13 @@ _SPREAD_V3 = np.array([0.030, 0.025, 0.10, 0.025, 0.030, 0.030, 0.25], np.float3
 _TEETH_P_V3 = np.array([0.1, 0.3, 0.2, 0.6, 0.0, 0.1, 0.0], np.float32)
 
 # Bumped whenever the images change, so caches of older SynthFER files are not reused.
-VERSION = 4
-VERSIONS = (3, 4)
+VERSION = 5
+VERSIONS = (3, 4, 5)
 # In the name of the cache folder: changes with VERSION, and also when the pixels change by
 # rounding only (4.1: float32 hypot and separable texture blur, faster; 31 of 9.4 million
 # pixels moved by one grey level in 4,096 images, masks unchanged; 4.2: a fifth of Surprise
 # faces fearful, every other face unchanged).
-CACHE_KEY = "4.2"
+CACHE_KEY = "5.0"
 
 _BLOCK = 256  # images rendered per pass; also the unit of the per-block seeds
 
@@ -109,6 +109,46 @@ _NUISANCE = dict(
 # These ranges were calibrated so that logistic regression on raw pixels stays well below
 # what a CNN reaches (a linear model reads real FER2013 poorly) while the FER2013
 # mini-Xception still reads the faces (benchmarks/bench_realism.py; README, SynthFER).
+
+# Version 5: v4's class means and renderer, and what makes FER2013 hard to learn from:
+# faces that show their expression weakly or strongly, faces between two neighbouring
+# classes, labels that name a neighbouring class, and more identity and pose variety
+# (a turned head, glasses, a hand over the face). Row c: the classes a class-c face is
+# mistaken for, weighted as FER2013's CNNs mistake them (Disgust for Angry, Sad for
+# Neutral, Fear for Sad or Surprise, Neutral for Sad).
+_NEIGHBOURS = np.array([
+    # Angry Disg  Fear  Happy Sad   Surpr Neutral
+    [0.00, 0.15, 0.20, 0.00, 0.35, 0.00, 0.30],  # Angry
+    [0.80, 0.00, 0.10, 0.00, 0.10, 0.00, 0.00],  # Disgust
+    [0.10, 0.00, 0.00, 0.00, 0.40, 0.30, 0.20],  # Fear
+    [0.00, 0.00, 0.00, 0.00, 0.20, 0.20, 0.60],  # Happy
+    [0.20, 0.00, 0.25, 0.00, 0.00, 0.00, 0.55],  # Sad
+    [0.00, 0.00, 0.60, 0.20, 0.00, 0.00, 0.20],  # Surprise
+    [0.20, 0.00, 0.10, 0.10, 0.60, 0.00, 0.00],  # Neutral
+], np.float32)
+_EXPRESSION_V5 = dict(
+    intensity=(20.0, 5.0),    # Beta(a, b) draw per face ...
+    intensity_max=1.75,       # ... times this: how far the face moves from Neutral's mean
+                              # toward its class's (1 = v4's distance)
+    blend_p=0.15,             # share of faces drawn between their class and a neighbour
+    blend_max=0.4,            # how far toward the neighbour's mean (uniform in [0, blend_max])
+    spread=1.0,               # times _SPREAD: identity's variety of every action parameter
+    label_noise=0.28,         # the default share of wrong labels, over all classes ...
+    # ... shared out in these proportions (Angry ... Neutral): annotators agree on Happy and
+    # Surprise more than on Fear, Sad or Disgust
+    noise_by_class=(1.1, 1.3, 1.8, 0.4, 1.1, 0.6, 1.0),
+    noise_to_neighbour=0.8,   # share of the wrong labels that name a neighbour (else any class)
+)
+_NUISANCE_V5 = dict(
+    _NUISANCE,
+    feat_sd=2.0,              # identity: spread of eye and mouth positions (v4: 1.5)
+    grad=0.6,                 # lighting gradient (v4: 0.35)
+    yaw_sd=0.10,              # a turned head: features shift sideways within the outline
+    glasses_p=0.2,            # glasses: frames around the eyes (a fifth with dark lenses)
+    hand_p=0.08,              # a hand or object over part of the lower face
+    beard_p=0.1,              # a moustache and beard
+    fringe_p=0.1,             # hair down over the forehead
+)
 
 
 @dataclass
@@ -272,8 +312,11 @@ _GRID = (np.arange(48, dtype=np.float32) + 0.5) / 24 - 1  # pixel centres in [-1
 _GY, _GX = np.meshgrid(_GRID, _GRID, indexing="ij")  # (48, 48)
 
 
-def _draw_face_randoms(rng: np.random.Generator, y: np.ndarray) -> dict:
-    """Every random number version 4 draws for faces of labels ``y``, in the order it draws them.
+def _draw_face_randoms(rng: np.random.Generator, y: np.ndarray, nui: dict = _NUISANCE) -> dict:
+    """Every random number versions 4 and 5 draw for faces of labels ``y``, in their order.
+
+    ``nui`` is the version's nuisance ranges (_NUISANCE or _NUISANCE_V5); version 5's own
+    draws come after all of version 4's, so version 4's stream is unchanged.
 
     Drawn for the whole block first (so the stream, and the images, are the same as when the
     block was rendered in one pass); _render_faces then renders chunks of these draws.
@@ -282,7 +325,7 @@ def _draw_face_randoms(rng: np.random.Generator, y: np.ndarray) -> dict:
     b = len(y)
     col = lambda a: a.reshape(b, 1, 1).astype(np.float32)  # noqa: E731  (B,) -> (B,1,1)
     unif = lambda lo, hi: col(rng.uniform(lo, hi, b))  # noqa: E731
-    nui, fs = _NUISANCE, _NUISANCE["feat_sd"]
+    fs = nui["feat_sd"]
     r = {}
     r["ang"] = col(np.deg2rad(rng.normal(0, nui["rot_sd"], b)))  # pose
     r["scale"] = unif(*nui["scale"])
@@ -311,6 +354,16 @@ def _draw_face_randoms(rng: np.random.Generator, y: np.ndarray) -> dict:
     r["blur"] = unif(0.2, 1.0)
     r["noise_sd"] = col(rng.uniform(0.005, 0.03, b))
     r["noise"] = rng.standard_normal((b, 48, 48), np.float32)
+    if "yaw_sd" in nui:  # version 5
+        r["yaw"] = col(rng.normal(0, nui["yaw_sd"], b))
+        r["glasses"] = col(rng.random(b) < nui["glasses_p"])
+        r["lens"] = col((rng.random(b) < 0.2) * rng.uniform(0.5, 0.9, b))  # dark lenses' cover
+        r["hand"] = col(rng.random(b) < nui["hand_p"])
+        r["hand_at"] = rng.uniform((-0.5, 0.2, 0.16, 0.5), (0.5, 0.75, 0.3, 0.9), (b, 4))
+        # identity: beards, and hair down over the forehead
+        r["beard"] = col((rng.random(b) < nui["beard_p"]) * rng.uniform(0.3, 0.8, b))
+        r["hairline"] = r["hairline"] + col((rng.random(b) < nui["fringe_p"])
+                                            * rng.uniform(0.1, 0.25, b))
     return r
 
 
@@ -331,7 +384,8 @@ def _paint_some(alb: np.ndarray, strength: np.ndarray, covers, value: np.ndarray
     return alb
 
 
-def _render_faces(rng: np.random.Generator, y: np.ndarray, params: np.ndarray):
+def _render_faces(rng: np.random.Generator, y: np.ndarray, params: np.ndarray,
+                  nui: dict = _NUISANCE):
     """Render shaded faces for labels ``y`` and action ``params`` (B, 11) -> (images in [0,1], masks).
 
     Albedo (skin, creases, eyes, brows, lips, teeth) times Lambertian shading of a
@@ -339,15 +393,16 @@ def _render_faces(rng: np.random.Generator, y: np.ndarray, params: np.ndarray):
     a model trained on photographs looks for.
     """
     b = len(y)
-    draws = _draw_face_randoms(rng, y)
+    draws = _draw_face_randoms(rng, y, nui)
     img, masks = np.empty((b, 48, 48), np.float32), np.empty((b, 48, 48), bool)
     for s in range(0, b, _CHUNK):
         part = slice(s, s + _CHUNK)
-        img[part], masks[part] = _render_face_chunk({k: a[part] for k, a in draws.items()}, params[part])
+        img[part], masks[part] = _render_face_chunk({k: a[part] for k, a in draws.items()},
+                                                    params[part], nui)
     return img, masks
 
 
-def _render_face_chunk(rd: dict, params: np.ndarray):
+def _render_face_chunk(rd: dict, params: np.ndarray, nui: dict = _NUISANCE):
     """Render the faces of a chunk of draws ``rd`` (from _draw_face_randoms) and ``params``."""
     b = len(params)
     col = lambda a: a.reshape(b, 1, 1).astype(np.float32)  # noqa: E731  (B,) -> (B,1,1)
@@ -356,7 +411,6 @@ def _render_face_chunk(rd: dict, params: np.ndarray):
 
     # Pose: image coords -> face coords (u right, v down). Faces fill the frame, as
     # FER2013's crops do (eyes near row 20, mouth near row 37).
-    nui = _NUISANCE
     ang, scale, dx, dy = rd["ang"], rd["scale"], rd["dx"], rd["dy"]
     cos, sin = np.cos(ang), np.sin(ang)
     u = ((gx - dx) * cos + (gy - dy) * sin) / scale  # (B, 48, 48)
@@ -369,20 +423,25 @@ def _render_face_chunk(rd: dict, params: np.ndarray):
     vc = v - 0.08
     rf = _hypot(u / (fa * (1 - 0.18 * np.clip(vc / fb, 0, 1))), vc / fb)
     face_in = _sigmoid_edge(rf - 1, 0.04)
-    au = np.abs(u)  # the face is symmetric: one pass draws both sides' features
+    depth = np.sqrt(np.clip(1 - rf * rf, 0, 1))  # the skull's height field, 0 at the outline
+    uf = u  # features' horizontal coordinate (v5: moved by the head's turn)
+    if "yaw" in rd:  # a head turned by yaw: on a sphere a point moves by yaw * depth,
+        # most in the middle of the face, not at its outline
+        uf = u - rd["yaw"] * depth
+    au = np.abs(uf)  # the face is symmetric: one pass draws both sides' features
     raise_, tilt, eye_open, curve, mouth_open, mouth_w, wrinkle, knit, cheek, lip_up, stretch = (
         col(params[:, k]) for k in range(params.shape[1]))
     ex, ey, erx, my = rd["ex"], rd["ey"], rd["erx"], rd["my"]
 
     # Relief: skull, nose ridge and tip, eye sockets, cheeks (raised by a smile), brow ridge, chin.
     blob = lambda du, dv, s: np.exp(-(du * du + dv * dv) / (2 * s * s))  # noqa: E731
-    h = 0.55 * np.sqrt(np.clip(1 - rf * rf, 0, 1))
-    h += 0.10 * np.exp(-(u / 0.05) ** 2) * _sigmoid_edge(np.abs(v - 0.06) - 0.14, 0.03)
-    h += 0.08 * blob(u, v - 0.2, 0.06)
+    h = 0.55 * depth
+    h += 0.10 * np.exp(-(uf / 0.05) ** 2) * _sigmoid_edge(np.abs(v - 0.06) - 0.14, 0.03)
+    h += 0.08 * blob(uf, v - 0.2, 0.06)
     h -= 0.09 * np.exp(-((au - ex) / 0.14) ** 2 - ((v - ey + 0.02) / 0.10) ** 2)
     h += (0.04 + 0.05 * cheek) * blob(au - 0.30, v - 0.20 + 0.06 * cheek, 0.10)
-    h += 0.04 * np.exp(-((v - (ey - 0.17)) / 0.05) ** 2 - (u / 0.45) ** 2)
-    h += 0.05 * blob(u, v - 0.82, 0.10)
+    h += 0.04 * np.exp(-((v - (ey - 0.17)) / 0.05) ** 2 - (uf / 0.45) ** 2)
+    h += 0.05 * blob(uf, v - 0.82, 0.10)
     hy, hx = np.gradient(h, axis=(1, 2))
     hx, hy = hx * 24 * scale, hy * 24 * scale  # slope per face unit
     la, lr = rd["la"], rd["lr"]
@@ -403,7 +462,7 @@ def _render_face_chunk(rd: dict, params: np.ndarray):
     # painting with cover 0 leaves the albedo exactly as it was: they are drawn on the
     # faces (rows ``i``) with a nonzero strength only.
     def forehead(i):  # three arcs, curving with the sign of the tilt
-        arc = 0.05 * (u[i] / 0.3) ** 2 * np.where(tilt[i] < 0, -1, 1).astype(np.float32)
+        arc = 0.05 * (uf[i] / 0.3) ** 2 * np.where(tilt[i] < 0, -1, 1).astype(np.float32)
         sides = _sigmoid_edge(au[i] - 0.30, 0.05)
         return [(line(np.abs(v[i] - (ey[i] - 0.32 - raise_[i] - 0.07 * k) - arc), 0.008), sides)
                 for k in range(3)]
@@ -451,12 +510,16 @@ def _render_face_chunk(rd: dict, params: np.ndarray):
     alb = _paint(alb, _sigmoid_edge(d - thick, 0.015), dark * 0.8)
     masks |= d < thick + 0.06
 
+    if "glasses" in rd:
+        _draw_glasses(alb, rd, au, v, line, _segdist)
+        _draw_beard(alb, rd, au, v, dark)
+
     nostril = _sigmoid_edge(_hypot((au - 0.06) / 0.04, (v - 0.22) / 0.022) - 1, 0.2)
     alb = _paint(alb, 0.6 * nostril, dark * 0.6)
 
     # Mouth: lip line v = my - curve * t^2; the opening is a lens, or a rectangle when the
     # lips are stretched (fear); a raised upper lip (disgust) lifts it squarely.
-    t = u / mouth_w
+    t = uf / mouth_w
     inside_w = _sigmoid_edge(np.abs(t) - 1, 0.06)
     lip_line = my - curve * t ** 2
     t2 = t * t
@@ -493,6 +556,8 @@ def _render_face_chunk(rd: dict, params: np.ndarray):
         bg = np.clip(bg + nui["bg_tex"] * tex, 0, 1)
     img = _paint(_paint(bg, neck, 0.75 * skin), face_in, alb * shade)
     img = _paint(img, hair_in, hair)
+    if "hand" in rd:
+        _draw_hand(img, rd, u, v, line)
 
     # Lighting gradient, blur, noise.
     phi = rd["phi"]
@@ -503,6 +568,50 @@ def _render_face_chunk(rd: dict, params: np.ndarray):
     img = (1 - a) * img + a * _blur3(img)
     img = img + rd["noise_sd"] * rd["noise"]
     return np.clip(img, 0, 1), masks
+
+
+def _draw_glasses(alb: np.ndarray, rd: dict, au, v, line, segdist) -> None:
+    """Version 5: glasses on the faces whose ``rd["glasses"]`` is set, painted into the
+    albedo ``alb`` (B, 48, 48) in place: a frame round each eye, a bridge, and on some
+    faces dark lenses (cover ``rd["lens"]``). ``au``, ``v``: the face coordinates."""
+    i = np.flatnonzero(rd["glasses"].reshape(-1))
+    if not len(i):
+        return
+    aui, vi, ex, ey, erx = au[i], v[i], rd["ex"][i], rd["ey"][i], rd["erx"][i]
+    rim = _hypot((aui - ex) / (erx + 0.08), (vi - ey - 0.01) / 0.11)  # 1 on the frame
+    part = _paint(alb[i], rd["lens"][i] * _sigmoid_edge(rim - 1, 0.05), 0.05)
+    frame = np.minimum(np.abs(rim - 1) * 0.15, segdist(aui, vi, 0.0, ey - 0.03,
+                                                       ex - erx - 0.08, ey - 0.02))
+    alb[i] = _paint(part, line(frame, 0.012), 0.08)
+
+
+def _draw_beard(alb: np.ndarray, rd: dict, au, v, dark) -> None:
+    """Version 5: a moustache and beard (cover ``rd["beard"]``) painted into the albedo in
+    place: over the upper lip and round the chin and jaw, leaving the lips."""
+    i = np.flatnonzero(rd["beard"].reshape(-1))
+    if not len(i):
+        return
+    aui, vi, my = au[i], v[i], rd["my"][i]
+    moustache = _sigmoid_edge(np.abs(vi - (my - 0.07)) - 0.035, 0.02) * _sigmoid_edge(aui - 0.28, 0.04)
+    chin = _sigmoid_edge(my + 0.12 - vi, 0.04) * _sigmoid_edge(aui - 0.55, 0.05)
+    alb[i] = _paint(alb[i], rd["beard"][i] * np.maximum(moustache, chin), dark[i] * 0.9)
+
+
+def _draw_hand(img: np.ndarray, rd: dict, u, v, line) -> None:
+    """Version 5: a hand (or object) over part of the lower face, on the faces whose
+    ``rd["hand"]`` is set: a skin-toned ellipse, lit from one side, with two finger
+    lines; painted into ``img`` (B, 48, 48) in place. ``rd["hand_at"]`` (B, 4): centre
+    (u, v), radius and the ratio of its height to its width."""
+    i = np.flatnonzero(rd["hand"].reshape(-1))
+    if not len(i):
+        return
+    cu, cv, r, ratio = (rd["hand_at"][i, k].reshape(-1, 1, 1).astype(np.float32) for k in range(4))
+    du, dv = (u[i] - cu) / r, (v[i] - cv) / (r * ratio)
+    rh = _hypot(du, dv)
+    tone = rd["skin"][i] * (0.8 + 0.25 * np.clip(0.5 - 0.5 * du, 0, 1))
+    part = _paint(img[i], _sigmoid_edge(rh - 1, 0.05), tone)
+    fingers = np.minimum(np.abs(dv - 0.3), np.abs(dv + 0.3)) * r * ratio
+    img[i] = _paint(part, 0.5 * line(fingers, 0.006) * (rh < 0.9), tone * 0.6)
 
 
 def _render_nonfaces(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -528,10 +637,32 @@ def _render_nonfaces(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.clip(out + 0.02 * rng.standard_normal(out.shape, np.float32), 0, 1)
 
 
+def _pick_neighbours(rng: np.random.Generator, y: np.ndarray) -> np.ndarray:
+    """For each class in ``y``, one of its neighbours, drawn with _NEIGHBOURS' weights."""
+    cum = np.cumsum(_NEIGHBOURS, axis=1)
+    cum /= cum[:, -1:]
+    return (rng.random(len(y))[:, None] >= cum[y]).sum(axis=1)
+
+
 def _sample_params(rng: np.random.Generator, y: np.ndarray, spread: float, version: int):
-    """Action parameters (n, len(PARAM_NAMES)) for classes ``y``, drawn as ``version`` draws them."""
+    """Action parameters (n, len(PARAM_NAMES)) for classes ``y``, drawn as ``version`` draws them.
+
+    Version 5 moves each face's mean part of the way to a neighbour's (on a share
+    ``blend_p`` of faces), then scales its distance from Neutral's mean by the face's
+    intensity (a Beta draw times ``intensity_max``), then adds identity's spread.
+    """
     n = len(y)
-    if version == 3:
+    if version == 5:
+        e = _EXPRESSION_V5
+        intensity = rng.beta(*e["intensity"], n).astype(np.float32) * e["intensity_max"]
+        to = _pick_neighbours(rng, y)
+        w = ((rng.random(n) < e["blend_p"]) * rng.uniform(0, e["blend_max"], n)).astype(np.float32)
+        mean = _MEAN[y] + w[:, None] * (_MEAN[to] - _MEAN[y])
+        mean = _MEAN[6] + intensity[:, None] * (mean - _MEAN[6])
+        params = mean + rng.standard_normal((n, len(PARAM_NAMES)), np.float32) * (
+            _SPREAD * e["spread"] * spread)
+        params[:, 7:] = np.clip(params[:, 7:], 0.0, 1.0)
+    elif version == 3:
         params = np.zeros((n, len(PARAM_NAMES)), np.float32)
         params[:, :7] = _MEAN_V3[y] + rng.standard_normal((n, 7), np.float32) * _SPREAD_V3 * spread
     else:
@@ -552,8 +683,10 @@ def _generate_block(seed_seq: np.random.SeedSequence, n: int, priors, label_nois
     rng = np.random.default_rng(seed_seq)
     y_clean = rng.choice(len(priors), size=n, p=priors)
     params = _sample_params(rng, y_clean, spread, version)
-    render = _render_faces_v3 if version == 3 else _render_faces
-    img, masks = render(rng, y_clean, params[:, :7] if version == 3 else params)
+    if version == 3:
+        img, masks = _render_faces_v3(rng, y_clean, params[:, :7])
+    else:
+        img, masks = _render_faces(rng, y_clean, params, _NUISANCE_V5 if version == 5 else _NUISANCE)
     kind = np.zeros(n, np.int8)
     r = rng.random(n)
     kind[r < blank_rate] = 1
@@ -563,15 +696,24 @@ def _generate_block(seed_seq: np.random.SeedSequence, n: int, priors, label_nois
         img[kind == 2] = _render_nonfaces(rng, int((kind == 2).sum()))
     masks[kind > 0] = False
     y = y_clean.copy()
-    flip = rng.random(n) < label_noise
+    rate = label_noise
+    if version == 5:  # the same overall rate, shared out by class
+        m = np.asarray(_EXPRESSION_V5["noise_by_class"], np.float64)
+        rate = np.minimum(label_noise * m / np.dot(priors, m), 1.0)[y_clean]
+    flip = rng.random(n) < rate
     outlier = kind > 0
     y[outlier] = rng.integers(0, len(priors), int(outlier.sum()))  # outliers: arbitrary labels
-    y[flip & ~outlier] = (y[flip & ~outlier] + rng.integers(1, len(priors), int((flip & ~outlier).sum()))) % len(priors)
+    wrong = flip & ~outlier
+    other = (y[wrong] + rng.integers(1, len(priors), int(wrong.sum()))) % len(priors)
+    if version == 5:  # annotators mostly name a neighbouring class
+        near = rng.random(int(wrong.sum())) < _EXPRESSION_V5["noise_to_neighbour"]
+        other = np.where(near, _pick_neighbours(rng, y[wrong]), other)
+    y[wrong] = other
     x = np.round(img * 255).astype(np.uint8)[..., None]
     return x, y.astype(np.int64), y_clean.astype(np.int64), masks, kind, params
 
 
-def generate(n: int, seed: int = 0, priors=FER2013_PRIORS, label_noise: float = 0.03,
+def generate(n: int, seed: int = 0, priors=FER2013_PRIORS, label_noise: float | None = None,
              blank_rate: float = 0.003, nonface_rate: float = 0.005,
              spread: float = 1.0, version: int = VERSION) -> SynthFER:
     """Generate ``n`` SynthFER images.
@@ -580,7 +722,10 @@ def generate(n: int, seed: int = 0, priors=FER2013_PRIORS, label_noise: float = 
         n: number of images.
         seed: the same ``(n, seed)`` gives the same images, on any number of threads.
         priors: class probabilities (default: FER2013's training set).
-        label_noise: share of faces whose label is replaced by another class.
+        label_noise: share of faces whose label is replaced by another class (default:
+            the version's, 0.03 for versions 3 and 4, ``_EXPRESSION_V5["label_noise"]`` for
+            5; in version 5 the rate differs by class, ``noise_by_class``, averaging
+            ``label_noise`` under ``priors``, and most wrong labels name a neighbouring class).
         blank_rate: share of all-zero images (seed 003 found such in FER2013).
         nonface_rate: share of images that are not faces.
         spread: multiplies every class's parameter spread (higher = harder).
@@ -594,6 +739,8 @@ def generate(n: int, seed: int = 0, priors=FER2013_PRIORS, label_noise: float = 
         raise ValueError(f"n must be >= 0, got {n}")
     if version not in VERSIONS:
         raise ValueError(f"SynthFER version must be one of {VERSIONS}, got {version!r}")
+    if label_noise is None:
+        label_noise = _EXPRESSION_V5["label_noise"] if version == 5 else 0.03
     priors = np.asarray(priors, np.float64) / np.sum(priors)
     seqs = np.random.SeedSequence(seed).spawn((n + _BLOCK - 1) // _BLOCK)
     # Blocks have their own seeds, so rendering them on threads (NumPy releases the GIL)
