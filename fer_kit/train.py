@@ -349,7 +349,8 @@ def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None
         kit.append(Patience(rec.patience, history_path))
     t0 = time.perf_counter()
     with _scope(strategy):
-        net.fit(batches, epochs=rec.epochs, validation_data=(prepared.val.x, prepared.val.y),
+        data = batches.tf_dataset() if keras.backend.backend() == "tensorflow" else batches
+        net.fit(data, epochs=rec.epochs, validation_data=(prepared.val.x, prepared.val.y),
                 validation_batch_size=256, callbacks=kit + list(callbacks), verbose=verbose,
                 shuffle=False)  # (the order is EpochBatches')
     seconds = time.perf_counter() - t0

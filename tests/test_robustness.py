@@ -322,6 +322,7 @@ def test_two_trainings_started_in_the_same_second_get_two_complete_runs(tmp_path
 
 def test_a_full_disk_skips_the_optional_parse_cache_with_a_warning(tmp_path, rng, monkeypatch):
     import errno
+    monkeypatch.setenv("FER_KIT_CACHE", str(tmp_path / "cache"))
     x = rng.integers(0, 256, (40, 48, 48, 1), dtype=np.uint8)
     csv = io.write_fer2013(tmp_path / "fer2013.csv", x, rng.integers(0, 7, 40), np.zeros(40, int))
 

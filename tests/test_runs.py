@@ -224,7 +224,7 @@ class _Record(keras.callbacks.Callback):
 
 
 def _vgg(pool, run_dir, cbs=()):
-    """keras_vgg (augmentation, dropout, early stopping) on cnn3 for 4 epochs."""
+    """keras_vgg (augmentation, dropout, early stopping) on cnn3, up to 4 epochs."""
     return train.fit(pool, "cnn3", "keras_vgg", profile=FOUR, run_dir=run_dir, verbose=0,
                      epochs=4, patience=3, callbacks=list(cbs))
 
@@ -243,7 +243,7 @@ def test_a_resumed_run_equals_the_uninterrupted_one(tmp_path, pool):
         _vgg(pool, tmp_path / "cut", [_Crash(1)])
     record = _Record()
     resumed = _vgg(pool, tmp_path / "cut", [record])
-    assert record.ran == [2, 3]
+    assert len(whole.history) > 2 and record.ran == list(range(2, len(whole.history)))
     _same_run(whole, resumed)
 
 
@@ -263,5 +263,5 @@ def test_a_torn_backup_is_skipped_for_the_state_before(tmp_path, pool, torn):
     with pytest.warns(UserWarning, match=r"backup cannot be read .*; skipped") as w:
         resumed = _vgg(pool, tmp_path / "cut", [record])
     assert len([x for x in w if "backup cannot be read" in str(x.message)]) == torn
-    assert record.ran == ([2, 3] if torn == 1 else [0, 1, 2, 3])
+    assert record.ran == list(range(2 if torn == 1 else 0, len(whole.history)))
     _same_run(whole, resumed)
