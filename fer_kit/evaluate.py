@@ -108,13 +108,28 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS) -> pd.DataFr
     return pd.DataFrame(rep).T
 
 
+def share_interval(count, total, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Wilson score interval of the proportions ``count / total`` (elementwise; NaN where
+    ``total`` is 0): what a rate measured on a few test images can and cannot say."""
+    from scipy.stats import binomtest
+    count, total = np.broadcast_arrays(np.asarray(count, int), np.asarray(total, int))
+    low, high = np.full(count.shape, np.nan), np.full(count.shape, np.nan)
+    for i in np.ndindex(count.shape):
+        if total[i] > 0:
+            ci = binomtest(int(count[i]), int(total[i])).proportion_ci(level, method="wilson")
+            low[i], high[i] = ci.low, ci.high
+    return low, high
+
+
 def most_confused(y_true: np.ndarray, y_pred: np.ndarray, top: int = 5, labels=EMOTIONS,
-                  by: str = "rate") -> pd.DataFrame:
-    """The largest off-diagonal cells: (true, predicted, count, share of the true class).
+                  by: str = "rate", min_support: int = 0) -> pd.DataFrame:
+    """The largest off-diagonal cells: (true, predicted, count, share of the true class,
+    its 95% Wilson interval ``low``-``high``, and ``support``, the true class's images).
 
     Args:
         by: 'rate' ranks by the share of the true class taken for the other (a rare class
             mostly mistaken shows up: Disgust -> Angry), 'count' by the number of images.
+        min_support: leave out true classes with fewer test images than this.
     """
     if by not in ("rate", "count"):
         raise ValueError(f"by must be 'rate' or 'count', got {by!r}")
@@ -123,17 +138,29 @@ def most_confused(y_true: np.ndarray, y_pred: np.ndarray, top: int = 5, labels=E
     share = np.divide(counts, rows, out=np.zeros(counts.shape), where=rows > 0)
     key = (share if by == "rate" else counts).astype(float)
     np.fill_diagonal(key, -1)
+    key[rows[:, 0] < max(min_support, 1)] = -1
     # ties (and empty rows) broken by count
     order = np.lexsort((-counts.ravel(), -key.ravel()))[:top]
+    order = order[key.ravel()[order] >= 0]
     t, p = np.unravel_index(order, counts.shape)
+    low, high = share_interval(counts[t, p], rows[t, 0])
     return pd.DataFrame({"true": [labels[i] for i in t], "predicted": [labels[j] for j in p],
-                         "count": counts[t, p], "share_of_true": share[t, p]})
+                         "count": counts[t, p], "share_of_true": share[t, p], "low": low,
+                         "high": high, "support": rows[t, 0]})
 
 
-def reading(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS, top: int = 3) -> str:
+def _pair(r) -> str:
+    return (f"{r.true} -> {r.predicted} {r.share_of_true:.0%} ({r.count} of {r.support}; "
+            f"95% interval {r.low:.0%}-{r.high:.0%})")
+
+
+def reading(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS, top: int = 3,
+            min_support: int = 30) -> str:
     """A short plain-text reading of a confusion matrix, generated from its numbers:
-    accuracy with its standard error, the top confusions by row-normalized rate, the
-    classes never predicted and the weakest recall."""
+    accuracy with its standard error, the top confusions by row-normalized rate with
+    their 95% intervals (classes with fewer than ``min_support`` test images set apart:
+    their rates rest on a few faces), the most over-predicted class, the classes never
+    predicted and the weakest recall."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     from sklearn.metrics import f1_score
     acc = accuracy(y_true, y_pred)
@@ -141,15 +168,30 @@ def reading(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS, top: int = 
     macro = f1_score(y_true, y_pred, average="macro", zero_division=0)  # classes seen in either
     lines = [f"Accuracy {acc:.3f} (standard error {se:.3f}) on {len(y_true)} images; "
              f"macro-averaged F1 {macro:.3f} (every class counts the same, however rare)."]
-    pairs = most_confused(y_true, y_pred, top=top, labels=labels)
-    pairs = pairs[pairs["count"] > 0]
-    if len(pairs):
-        support = np.bincount(y_true, minlength=len(labels))
-        lines.append("Most confused, as a share of the true class: " + "; ".join(
-            f"{r.true} -> {r.predicted} {r.share_of_true:.0%} ({r.count} of "
-            f"{support[labels.index(r.true)]} images)" for r in pairs.itertuples()) + ".")
     support = np.bincount(y_true, minlength=len(labels))
     predicted = np.bincount(y_pred, minlength=len(labels))
+    pairs = most_confused(y_true, y_pred, top=top, labels=labels, min_support=min_support)
+    pairs = pairs[pairs["count"] > 0]
+    if len(pairs):
+        lines.append(f"Most confused, as a share of the true class (classes with at least "
+                     f"{min_support} test images): " + "; ".join(map(_pair, pairs.itertuples()))
+                     + ".")
+    few = [c for c in range(len(labels)) if 0 < support[c] < min_support]
+    if few:
+        small = most_confused(y_true, y_pred, top=len(labels) ** 2, labels=labels)
+        small = small[small["true"].isin([labels[c] for c in few]) & (small["count"] > 0)]
+        lines.append(f"Fewer than {min_support} test images, so their rates rest on a few faces: "
+                     + ", ".join(f"{labels[c]} ({support[c]})" for c in few)
+                     + ("; largest: " + _pair(next(small.itertuples())) if len(small) else "")
+                     + ".")
+    ratio = np.divide(predicted, support, out=np.zeros(len(labels)), where=support > 0)
+    over = int(np.argmax(ratio))
+    if ratio[over] > 1:
+        tp = int(np.sum((y_true == over) & (y_pred == over)))
+        lines.append(f"Most over-predicted: {labels[over]}, answered for {predicted[over]} images "
+                     f"where {support[over]} are {labels[over]} ({ratio[over]:.2f}x; precision "
+                     f"{tp / predicted[over]:.2f}, recall {tp / support[over]:.2f}): a share of "
+                     "its answers belong to other classes.")
     never = [f"{labels[c]} ({support[c]} images)" for c in range(len(labels))
              if predicted[c] == 0 and support[c] > 0]
     if never:
@@ -158,10 +200,12 @@ def reading(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS, top: int = 
             ": the model never answers these classes, so their recall is 0."))
     recall = np.divide(np.diag(confusion(y_true, y_pred, labels=labels).to_numpy()), support,
                        out=np.full(len(labels), np.nan), where=support > 0)
-    worst = int(np.nanargmin(recall))
+    if (support >= min_support).any():  # ranked among the classes with enough images
+        recall = np.where(support >= min_support, recall, np.nan)
+    worst, best = int(np.nanargmin(recall)), int(np.nanargmax(recall))
     lines.append(f"Weakest recall: {labels[worst]} {recall[worst]:.2f} "
-                 f"({support[worst]} images); best: {labels[int(np.nanargmax(recall))]} "
-                 f"{np.nanmax(recall):.2f}.")
+                 f"({support[worst]} images); best: {labels[best]} {recall[best]:.2f} "
+                 f"({support[best]} images).")
     return "\n".join(lines)
 
 

@@ -39,17 +39,59 @@ def test_most_confused_by_rate_finds_a_rare_class_mostly_mistaken():
         evaluate.most_confused(y_true, y_pred, by="size")
 
 
+def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
+    """Wilson's score interval, written out (Wilson 1927; Agresti and Coull 1998)."""
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def test_confusion_rates_carry_wilson_intervals_and_small_classes_can_be_left_out():
+    y_true = np.r_[np.zeros(200, int), np.ones(19, int), np.full(157, 6)]
+    y_pred = np.r_[np.zeros(180, int), np.full(20, 6), np.full(5, 6), np.ones(14, int),
+                   np.full(41, 4), np.full(116, 6)]
+    top = evaluate.most_confused(y_true, y_pred, top=3)
+    # 5 of 19 (26.3%) ranks above 41 of 157 (26.1%)
+    assert top.iloc[0][["true", "predicted", "count", "support"]].tolist() == ["Disgust",
+                                                                               "Neutral", 5, 19]
+    assert top.iloc[1][["true", "predicted", "count", "support"]].tolist() == ["Neutral", "Sad",
+                                                                               41, 157]
+    for r in top.itertuples():
+        np.testing.assert_allclose((r.low, r.high), _wilson(r.count, r.support), atol=1e-9)
+    # 5 of 19 and 41 of 157 are both 26%, but only one of them is a narrow interval
+    assert top.iloc[0]["high"] - top.iloc[0]["low"] > 2.5 * (top.iloc[1]["high"] - top.iloc[1]["low"])
+    big = evaluate.most_confused(y_true, y_pred, top=3, min_support=30)
+    assert "Disgust" not in set(big["true"])
+    assert evaluate.share_interval(0, 0)[0] != evaluate.share_interval(0, 0)[0]  # NaN: no images
+
+
 def test_reading_follows_the_numbers():
     y_true = np.r_[np.zeros(200, int), np.ones(13, int), np.full(50, 3)]
     y_pred = np.r_[np.zeros(180, int), np.full(20, 6), np.zeros(13, int), np.full(50, 3)]
     text = evaluate.reading(y_true, y_pred)
     acc = evaluate.accuracy(y_true, y_pred)
     assert f"Accuracy {acc:.3f}" in text
-    assert "Disgust -> Angry 100% (13 of 13 images)" in text.splitlines()[1]
+    lo, hi = _wilson(20, 200)
+    assert f"Angry -> Neutral 10% (20 of 200; 95% interval {lo:.0%}-{hi:.0%})" in text.splitlines()[1]
+    assert "Disgust -> Angry" not in text.splitlines()[1]  # 13 images: set apart
+    assert "Fewer than 30 test images" in text and "Disgust (13)" in text
+    assert "Disgust -> Angry 100% (13 of 13" in text
     assert "Never predicted: Disgust (13 images)" in text and "its recall is 0" in text
-    from sklearn.metrics import f1_score
+    from sklearn.metrics import f1_score, precision_score, recall_score
     assert f"macro-averaged F1 {f1_score(y_true, y_pred, average='macro'):.3f}" in text
-    assert "Weakest recall: Disgust 0.00" in text and "best: Happy 1.00" in text
+    # Angry is answered for 193 images where 200 are Angry; Neutral 20 for 0: no images of
+    # its own, so no ratio; the most over-predicted with images of its own is none here
+    assert "Most over-predicted" not in text
+    assert "Weakest recall: Angry 0.90" in text and "best: Happy 1.00" in text
+    # a model that answers Sad too often, as notebook 04's demo model did
+    y_true = np.r_[np.full(100, 4), np.full(100, 6)]
+    y_pred = np.r_[np.full(97, 4), np.full(3, 6), np.full(50, 4), np.full(50, 6)]
+    text = evaluate.reading(y_true, y_pred)
+    p = precision_score(y_true, y_pred, labels=[4], average=None)[0]
+    r = recall_score(y_true, y_pred, labels=[4], average=None)[0]
+    assert (f"Most over-predicted: Sad, answered for 147 images where 100 are Sad (1.47x; "
+            f"precision {p:.2f}, recall {r:.2f})") in text
 
 
 def test_paired_gain_is_the_accuracy_difference_with_a_paired_standard_error(rng):
