@@ -276,3 +276,12 @@ def test_v5_glasses_and_hands_change_only_their_part_of_the_face(monkeypatch, kn
     diff = np.abs(on.x.astype(int) - off.x.astype(int))[..., 0]
     assert (diff.reshape(200, -1).max(1) > 20).mean() > 0.9  # drawn on (nearly) every face
     assert diff[:, rows].sum() > 0.95 * diff.sum(), diff.sum((0, 2))
+
+
+def test_generation_shows_a_progress_bar_that_changes_no_image(capsys):
+    shown = synth.generate(300, seed=5, progress=True)
+    assert f"SynthFER v{synth.VERSION}" in capsys.readouterr().err
+    quiet = synth.generate(300, seed=5)  # under 5,000 images: no bar by default
+    assert capsys.readouterr().err == ""
+    np.testing.assert_array_equal(shown.x, quiet.x)
+    np.testing.assert_array_equal(shown.y, quiet.y)

@@ -715,7 +715,7 @@ def _generate_block(seed_seq: np.random.SeedSequence, n: int, priors, label_nois
 
 def generate(n: int, seed: int = 0, priors=FER2013_PRIORS, label_noise: float | None = None,
              blank_rate: float = 0.003, nonface_rate: float = 0.005,
-             spread: float = 1.0, version: int = VERSION) -> SynthFER:
+             spread: float = 1.0, version: int = VERSION, progress: bool | None = None) -> SynthFER:
     """Generate ``n`` SynthFER images.
 
     Args:
@@ -731,6 +731,7 @@ def generate(n: int, seed: int = 0, priors=FER2013_PRIORS, label_noise: float | 
         spread: multiplies every class's parameter spread (higher = harder).
         version: 4 (shaded faces, the default) or 3 (the earlier flat faces, kept so that
             benchmarks/bench_realism.py can compare the two).
+        progress: a progress bar (default: for 5,000 images or more, several seconds).
 
     Returns:
         SynthFER.
@@ -745,11 +746,17 @@ def generate(n: int, seed: int = 0, priors=FER2013_PRIORS, label_noise: float | 
     seqs = np.random.SeedSequence(seed).spawn((n + _BLOCK - 1) // _BLOCK)
     # Blocks have their own seeds, so rendering them on threads (NumPy releases the GIL)
     # gives the same images as rendering them one after another.
-    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as ex:
-        parts = list(ex.map(lambda i: _generate_block(seqs[i], min(_BLOCK, n - i * _BLOCK), priors,
-                                                      label_noise, blank_rate, nonface_rate, spread,
-                                                      version),
-                            range(len(seqs))))
+    from tqdm.auto import tqdm  # imported here: the data layer loads without it otherwise
+    bar = tqdm(total=n, desc=f"SynthFER v{version}", unit="img", unit_scale=True, leave=False,
+               disable=not (n >= 5000 if progress is None else progress))
+    with ThreadPoolExecutor(min(4, os.cpu_count() or 1)) as ex, bar:
+        parts = []
+        for part in ex.map(lambda i: _generate_block(seqs[i], min(_BLOCK, n - i * _BLOCK), priors,
+                                                     label_noise, blank_rate, nonface_rate, spread,
+                                                     version),
+                           range(len(seqs))):
+            parts.append(part)
+            bar.update(len(part[0]))
     if not parts:
         return SynthFER(np.zeros((0, 48, 48, 1), np.uint8), *(np.zeros(0, np.int64),) * 2,
                         np.zeros((0, 48, 48), bool), np.zeros(0, np.int8),
