@@ -12,9 +12,9 @@ training images and many epochs, where the baseline memorizes its images and
 augmentation has something to prevent, as on FER2013 at the full budget. The table and
 the verdict name the regime their rows were trained in.
 
-Every configuration trains the same model on the same 90/10 split (split seed 0); only
-the data handling and the random seed (weights, shuffling, augmentation) change. The
-long table (one row per configuration and seed) is written to ``ablation.csv``
+Every configuration trains the same model on the same 90/10 split (split seed 0 unless
+``split_seed`` says otherwise); only the data handling and the random seed (weights,
+shuffling, augmentation) change. The long table (one row per configuration and seed) is written to ``ablation.csv``
 (atomically) after each run, and a rerun with the same ``out``, setup and data (a hash of
 the images and labels) skips the runs already in it, so an interrupted ablation loses at
 most the run in progress, and new data (another SynthFER, or FER2013 itself) trains anew.
@@ -123,7 +123,7 @@ def setup_of(prof: Profile, model: str, epochs: int, regime: Regime | None = Non
 def run(data: Dataset, model: str | None = None, configs: list[str] | None = None,
         profile: str | Profile | None = None, seeds=None, out: str | Path | None = None,
         epochs: int | None = None, verbose: int = 0, seed: int | None = None,
-        regime: str = "short") -> pd.DataFrame:
+        regime: str = "short", split_seed: int = 0) -> pd.DataFrame:
     """Train one model per configuration and random seed, and tabulate the results.
 
     Args:
@@ -141,6 +141,8 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
             regime).
         epochs: epochs per run (overrides the regime's).
         regime: "short" (the default) or "overfit" (``REGIMES``).
+        split_seed: the seed of the 90/10 split every row shares (recorded in the setup
+            line when not 0).
 
     Returns:
         DataFrame with COLUMNS, one row per (configuration, seed), figures of the model
@@ -164,7 +166,10 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     width = prof.ablation_width or prof.width
     if reg.train is not None:
         prof = replace(prof, max_train=min(reg.train, prof.max_train or np.inf))
+    prof = replace(prof, epochs=max(prof.epochs, n_epochs))  # the recipe is capped by the profile
     setup = setup_of(prof, model, n_epochs, reg if reg.name != "short" else None)
+    if split_seed:
+        setup += f", split seed {split_seed}"
     suffix = "" if reg.name == "short" else f"-{reg.name}"
     out = Path(out) if out else runs_dir() / f"ablation-{model}-{prof.name}{suffix}"
     out.mkdir(parents=True, exist_ok=True)
@@ -185,7 +190,8 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
             pool = clean
         net = models.build(model, width=width, bn_momentum=prof.ablation_bn_momentum)
         res = train.fit(pool, net, "keras_vgg", profile=prof,
-                        run_dir=out / f"{name}-rng{s}", seed=s, split_seed=0, checkpoints=False,
+                        run_dir=out / f"{name}-rng{s}", seed=s, split_seed=split_seed,
+                        checkpoints=False,
                         verbose=verbose, data_name=data.name, epochs=n_epochs, jit_compile=jit,
                         **options)
         val_loss, val_acc = res.model.evaluate(res.val.x, res.val.y, batch_size=256, verbose=0,

@@ -159,19 +159,30 @@ class HistoryCSV(keras.callbacks.Callback):
 
 
 class Guard(keras.callbacks.Callback):
-    """Stop a run whose loss turns NaN or inf, or whose validation loss diverges.
+    """Stop a run whose loss turns NaN or inf, or diverges.
 
-    Diverged: a validation loss over ``factor`` times the first epoch's, where the first
-    epoch's counts as at least a uniform guess's loss, ln(classes) (a first epoch that is
-    already very good must not make ordinary overfitting look like divergence) and at
-    most ``factor`` times that (a first epoch that diverged already, as with a learning
-    rate of 10, is caught by ``factor``**2 ln(classes): 195 for 7 classes, the loss of
-    giving the true class a probability of e**-195). ``event`` then says what and when.
+    Diverged, either of:
+
+    * a validation loss over ``factor`` times the first epoch's, the first epoch's counted
+      as at least a uniform guess's loss, ln(classes), so that ordinary overfitting after
+      a very good first epoch is not taken for divergence;
+    * a training loss over ``train_factor`` ln(classes) (7.8 for 7 classes: the model
+      gives its own training images, on average, less than 1/7**4 of probability for
+      their class). This catches a run that diverged at once (``learning_rate=10``), and
+      runs on backends that clip the loss: Keras on JAX computes the cross-entropy from
+      probabilities clipped at 1e-7, so a diverged JAX run's loss stays near 13, under
+      any multiple of the first epoch's. A validation loss alone may be high early on
+      (batch-norm statistics that lag the weights) without the run diverging; a
+      training loss that high is not seen in a run that learns (about 3 at most here,
+      also from raw 0-255 pixels).
+
+    ``event`` then says what and when.
     """
 
-    def __init__(self, factor: float = 10.0, history: Path | None = None):
+    def __init__(self, factor: float = 10.0, train_factor: float = 4.0,
+                 history: Path | None = None):
         super().__init__()
-        self.factor, self.history = factor, history
+        self.factor, self.train_factor, self.history = factor, train_factor, history
         self.event: dict | None = None
         self.first: float | None = None
         self._epoch, self._started = 0, False
@@ -200,16 +211,23 @@ class Guard(keras.callbacks.Callback):
         for name, v in (("training loss", loss), ("validation loss", val)):
             if v is not None and not _finite(v):
                 self._trip("nan", f"the {name} became {float(v)}")
-        if self.event is not None or val is None:
+        if self.event is not None:
+            return
+        uniform = math.log(self.model.output_shape[-1])
+        if loss is not None and loss > self.train_factor * uniform:
+            self._trip("diverged", f"the training loss reached {loss:.4g} (limit "
+                                   f"{self.train_factor * uniform:.3g}: {self.train_factor:g} "
+                                   "times a uniform guess's)")
+            return
+        if val is None:
             return
         if self.first is None:
             self.first = float(val)
-        uniform = math.log(self.model.output_shape[-1])
-        limit = self.factor * min(max(self.first, uniform), self.factor * uniform)
+        limit = self.factor * max(self.first, uniform)
         if val > limit:
             self._trip("diverged", f"the validation loss reached {val:.4g} (limit {limit:.4g}: "
-                                   f"{self.factor:g} times the first epoch's, counted as "
-                                   f"{uniform:.3g} to {self.factor * uniform:.3g})")
+                                   f"{self.factor:g} times the first epoch's, at least a "
+                                   "uniform guess's)")
 
 
 class BestKeeper(keras.callbacks.Callback):

@@ -94,7 +94,7 @@ PROFILES: dict[str, Profile] = {
     "smoke": Profile("smoke", synth_train=1400, synth_test=210, width=0.125, epochs=2,
                      patience=2, batch_size=64, ablation_epochs=1, ablation_train=500, max_train=1400,
                      ascent_steps=8, vis_images=8, ablation_model="cnn3",
-                     ablation_bn_momentum=0.9, ablation_seeds=2,
+                     ablation_bn_momentum=0.9, ablation_seeds=2, overfit_train=300, overfit_epochs=2,
                      # CI and nbval compare the smoke profile's numbers across machines
                      threads=THREADS_FIXED),
     # batch 64: twice the steps of the seeds' 128 per epoch, which a small CPU budget needs;
@@ -106,7 +106,9 @@ PROFILES: dict[str, Profile] = {
                     max_train=None, ascent_steps=60, vis_images=32,
                     # the ablation's 18 runs (6 configurations x 3 seeds) must fit a CPU:
                     # seed 000's CNN at 1/8 width learns in 8 epochs, the VGG does not
-                    ablation_model="cnn3", ablation_width=0.125, ablation_bn_momentum=0.9),
+                    ablation_model="cnn3", ablation_width=0.125, ablation_bn_momentum=0.9,
+                    # the overfit regime: few images, many epochs (notebook 03)
+                    overfit_train=400, overfit_epochs=30),
     # The seeds' own recipes: full width, up to 200 epochs with patience 30 (seed 003).
     # The ablation: 6 configurations x 2 seeds x 30 epochs at full width, about 10 minutes
     # on one H100 (README); seed 003 trained each configuration once, to early stopping.

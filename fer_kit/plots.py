@@ -247,8 +247,8 @@ def saliency(images, maps: dict, titles=None, masks=None, overlay: bool = False,
     """
     images = np.asarray(images, np.float32)
     n, names = len(images), list(maps)
-    fig, axes = _subplots(n, len(names) + 1, figsize=((len(names) + 1) * size, n * size),
-                             squeeze=False)
+    fig, axes = _subplots(n, len(names) + 1, figsize=((len(names) + 1) * size + 0.8, n * size),
+                          squeeze=False, layout="constrained")
     for i in range(n):
         img = images[i, ..., 0] if images.ndim == 4 else images[i]
         img = (img - img.min()) / (img.max() - img.min() + 1e-8)
@@ -267,7 +267,11 @@ def saliency(images, maps: dict, titles=None, masks=None, overlay: bool = False,
         axes[0, j].set_title(name, fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([]), ax.set_yticks([])
-    fig.tight_layout()
+    from matplotlib.cm import ScalarMappable
+    bar = fig.colorbar(ScalarMappable(cmap="jet"), ax=axes[:, 1:], shrink=min(1.0, 3 / n + 0.2),
+                       aspect=30)
+    bar.set_label("map value, scaled to [0, 1] per image", fontsize=8)
+    bar.ax.tick_params(labelsize=7)
     return fig
 
 

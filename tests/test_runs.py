@@ -26,7 +26,9 @@ def pool():
 
 
 def _jump(epoch: int, to: float):
-    """SGD at 0.01, then ``to`` from ``epoch`` on (the issue's way to make a loss NaN)."""
+    """SGD at 0.01, then ``to`` from ``epoch`` on: an infinite learning rate makes the
+    weights, then the loss, NaN on every backend (the issue's 1e6 does on TensorFlow;
+    Keras on JAX clips the loss, which then diverges instead)."""
     return keras.callbacks.LearningRateScheduler(lambda e, lr: to if e >= epoch else 0.01)
 
 
@@ -38,7 +40,7 @@ def _sgd(pool, run_dir, epochs=4, callbacks_=(), **kw):
 
 # ---- NaN and divergence ----------------------------------------------------------------
 def test_a_nan_run_saves_its_best_finite_epoch_and_says_so(tmp_path, pool, capsys):
-    res = _sgd(pool, tmp_path / "nan", callbacks_=[_jump(2, 1e6)])
+    res = _sgd(pool, tmp_path / "nan", callbacks_=[_jump(2, math.inf)])
     out = capsys.readouterr().out.strip().splitlines()
     assert len(out) == 1 and "stopped in epoch 2" in out[0] and "holds epoch 1" in out[0]
     stopped = res.config["stopped"]
@@ -50,7 +52,7 @@ def test_a_nan_run_saves_its_best_finite_epoch_and_says_so(tmp_path, pool, capsy
     assert all(np.isfinite(w).all() for w in saved)
     # reference: the same seeded run stopped after 2 epochs (no jump) ends where the NaN
     # run's model.keras is (each epoch's draws come from (seed, epoch), so they agree)
-    two = _sgd(pool, tmp_path / "two", epochs=2, callbacks_=[_jump(2, 1e6)])
+    two = _sgd(pool, tmp_path / "two", epochs=2, callbacks_=[_jump(2, math.inf)])
     for a, b in zip(saved, two.model.get_weights()):
         np.testing.assert_array_equal(a, b)
     loaded = train.load_run(res.run_dir)  # served, with a note
@@ -60,18 +62,18 @@ def test_a_nan_run_saves_its_best_finite_epoch_and_says_so(tmp_path, pool, capsy
 
 def test_no_finite_epoch_is_an_error_and_saves_nothing(tmp_path, pool):
     with pytest.raises(train.TrainingDiverged, match="before any epoch ended with finite"):
-        _sgd(pool, tmp_path / "run", epochs=2, callbacks_=[_jump(0, 1e6)])
+        _sgd(pool, tmp_path / "run", epochs=2, callbacks_=[_jump(0, math.inf)])
     assert not (tmp_path / "run" / "model.keras").exists()
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["stopped"]["reason"] == "nan" and config["model_epoch"] is None
 
 
-def _guard_on(vals, loss=1.0):
+def _guard_on(vals, losses=None):
     g = callbacks.Guard()
     g.set_model(keras.Sequential([keras.Input((3,)), keras.layers.Dense(7)]))
     for e, v in enumerate(vals):
         g.on_epoch_begin(e)
-        g.on_epoch_end(e, {"loss": loss, "val_loss": v})
+        g.on_epoch_end(e, {"loss": 1.0 if losses is None else losses[e], "val_loss": v})
         if g.event:
             return g.event
     return None
@@ -84,8 +86,12 @@ def test_divergence_is_many_times_the_first_epochs_validation_loss():
     assert event["reason"] == "diverged" and event["epoch"] == 2
     assert _guard_on([2.5, 24.9]) is None and _guard_on([2.5, 25.1])["epoch"] == 1
     assert _guard_on([0.05, 5.0]) is None  # a very good first epoch: overfitting is not divergence
-    assert _guard_on([1e9])["epoch"] == 0  # diverged from the start (100 x ln 7)
-    assert _guard_on([1.9], loss=float("nan"))["reason"] == "nan"
+    assert _guard_on([12.0, 3.0, 2.5]) is None  # a high first validation loss alone is not
+    # a training loss over 4 ln 7: diverged, also when clipped (JAX) or from the start
+    assert _guard_on([1.9, 2.0], [2.0, 4 * ln7 - 1e-6]) is None
+    assert _guard_on([1.9, 2.0], [2.0, 4 * ln7 + 1e-6])["epoch"] == 1
+    assert _guard_on([1e9], [1e7])["epoch"] == 0
+    assert _guard_on([1.9], [float("nan")])["reason"] == "nan"
 
 
 def test_a_learning_rate_of_10_is_flagged_and_never_served_as_the_recipe(tmp_path, pool,

@@ -235,7 +235,8 @@ def test_feature_maps_and_kernels():
     model = _small()
     img = np.random.default_rng(0).normal(size=(20, 16, 3)).astype("float32")
     fm = vis.feature_maps(model, "conv0", img)
-    ref = np.asarray(keras.Model(model.inputs, model.get_layer("conv0").output)(img[None]))[0]
+    ref = keras.ops.convert_to_numpy(
+        keras.Model(model.inputs, model.get_layer("conv0").output)(img[None]))[0]
     np.testing.assert_allclose(fm, ref, atol=1e-6)
     assert vis.kernels(model, "conv1").shape == (3, 3, 6, 8)
     with pytest.raises(ValueError, match="no 2-D convolution kernel"):
