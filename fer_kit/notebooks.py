@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -207,10 +208,27 @@ def _drop_widget_outputs(path: Path) -> None:
     atomic.write_text(path, nbformat.writes(nb))
 
 
+_DISPLAY_MATH = re.compile(r"\$\$(.+?)\$\$", re.S)
+_INLINE_MATH = re.compile(r"(?<![\\$])\$([^$\n]+?)\$(?!\$)")
+
+
+def mathml(markdown: str) -> str:
+    """``markdown`` with its ``$...$`` and ``$$...$$`` LaTeX turned into MathML, which
+    browsers draw themselves: the exported HTML shows the derivations offline, where the
+    MathJax that nbconvert's page loads from a CDN is not there."""
+    from latex2mathml.converter import convert
+    out = _DISPLAY_MATH.sub(lambda m: convert(m.group(1).strip(), display="block"), markdown)
+    return _INLINE_MATH.sub(lambda m: convert(m.group(1).strip()), out)
+
+
 def _to_html(notebook: Path, target: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
+    nb = nbformat.read(notebook, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            cell.source = mathml(cell.source)
+    body, _ = HTMLExporter().from_notebook_node(nb)
     atomic.write_text(target, body)
 
 

@@ -11,6 +11,8 @@ import pytest
 from fer_kit import notebooks
 from fer_kit.config import ConfigError
 
+ROOT = Path(__file__).resolve().parent.parent
+
 PATHS = notebooks.notebook_paths()
 
 
@@ -163,3 +165,27 @@ def test_summary_merges_a_partial_run_records_failures_and_copies_the_submission
     notebooks.run_all(profile="demo", out=build, folder=src, only=["00"], html=False)
     summary = json.loads((build / "summary.json").read_text())
     assert set(summary["notebooks"]) == {"00_a"} and summary["profile"] == "demo"
+
+
+def test_the_html_draws_notebook_07s_math_as_mathml_offline(tmp_path):
+    """Every $...$ and $$...$$ of notebook 07 becomes well-formed MathML (parsed by the
+    standard library's XML parser), so the derivations show without MathJax's CDN."""
+    import re
+    import xml.etree.ElementTree as ET
+    src = ROOT / "notebooks" / "07_theory.ipynb"
+    nb = nbformat.read(src, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    n_display = len(re.findall(r"\$\$.+?\$\$", text, re.S))
+    converted = notebooks.mathml(text)
+    assert "$" not in converted  # no formula left for MathJax
+    maths = re.findall(r"<math .+?</math>", converted, re.S)
+    assert len(maths) >= 30 and sum('display="block"' in m for m in maths) == n_display
+    for m in maths:
+        ET.fromstring(m)  # well-formed
+    frac = notebooks.mathml(r"$\frac{a}{b}$")
+    root = ET.fromstring(frac)
+    assert [el.tag.split("}")[1] for el in root.iter()][:3] == ["math", "mrow", "mfrac"]
+    notebooks._to_html(src, tmp_path / "07.html")
+    body = (tmp_path / "07.html").read_text()
+    assert body.count("<math") == len(maths)
+    assert "Seed 000 kept" in body  # the text around the formulas is kept
