@@ -48,7 +48,9 @@ def test_saliency_filters_ablation_figures():
     maps = {"vanilla": np.random.default_rng(2).random((3, 48, 48)),
             "gradcam": np.random.default_rng(3).random((3, 48, 48))}
     fig = plots.saliency(imgs, maps, masks=np.ones((3, 48, 48), bool), overlay=True)
-    assert len(fig.axes) == 9 and fig.axes[1].get_title() == "vanilla"
+    assert len(fig.axes) == 9 + 1 and fig.axes[1].get_title() == "vanilla"  # 3 x 3 and a colour bar
+    bar = fig.axes[-1]
+    assert "scaled to [0, 1]" in bar.get_ylabel() and bar.get_ylim() == (0.0, 1.0)
     assert len(plots.filters(np.random.rand(5, 5, 16), ncols=8).axes) == 16
 
 
