@@ -116,8 +116,9 @@ def setup_of(prof: Profile, model: str, epochs: int, regime: Regime | None = Non
     images = f"{train:,}" if train else "all"
     bn = "" if prof.ablation_bn_momentum == 0.99 else f", batch-norm momentum {prof.ablation_bn_momentum}"
     where = "" if regime is None else f"{regime.name} regime ({regime.about}): "
+    every = "" if regime is None or regime.name != "overfit" else " (all run, the best kept)"
     return (f"{where}{model} at width {width}{bn}, {images} training-pool images (90/10 split), "
-            f"{epochs} epochs, batch {min(128, prof.batch_size)}, seed 003's optimizer")
+            f"{epochs} epochs{every}, batch {min(128, prof.batch_size)}, seed 003's optimizer")
 
 
 def run(data: Dataset, model: str | None = None, configs: list[str] | None = None,
@@ -167,6 +168,8 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     if reg.train is not None:
         prof = replace(prof, max_train=min(reg.train, prof.max_train or np.inf))
     prof = replace(prof, epochs=max(prof.epochs, n_epochs))  # the recipe is capped by the profile
+    if reg.name == "overfit":  # every epoch runs and the best is kept: early stopping would cut
+        prof = replace(prof, patience=max(prof.patience, n_epochs))  # off the slower learner
     setup = setup_of(prof, model, n_epochs, reg if reg.name != "short" else None)
     if split_seed:
         setup += f", split seed {split_seed}"

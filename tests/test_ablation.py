@@ -133,12 +133,15 @@ def test_overfit_regime_trains_baseline_and_augmentation_on_its_budget(tmp_path,
     """The overfit regime: its own image cap and epochs, baseline and augmentation only,
     named in the table, the setup line and the verdict."""
     from fer_kit.config import get_profile
-    prof = get_profile("smoke", overfit_train=120, overfit_epochs=2)
+    prof = get_profile("smoke", overfit_train=120, overfit_epochs=3)  # smoke's patience is 2
     table = ablation.run(data, "cnn3", profile=prof, out=tmp_path, seeds=[0, 1], regime="overfit")
     assert table["config"].tolist() == ["baseline", "baseline", "augmentation", "augmentation"]
-    assert (table["regime"] == "overfit").all() and (table["epochs"] == 2).all()
+    # every epoch runs (no early stop cuts off the slower learner), the best is kept
+    assert (table["regime"] == "overfit").all() and (table["epochs"] == 3).all()
     assert table.attrs["setup"].startswith("overfit regime (few images, many epochs): cnn3")
+    assert "3 epochs (all run, the best kept)" in table.attrs["setup"]
     cfg = json.loads((tmp_path / "augmentation-rng0" / "config.json").read_text())
+    assert cfg["recipe"]["patience"] == 3
     assert cfg["pool_images"] == 120 and cfg["recipe"]["augment"] is not None
     v = ablation.verdict(table, metric="public")
     where = ablation.regime_of(table)
