@@ -41,10 +41,17 @@ def rng():
 # (the data layer, plots, the install and resolve checks) or that compare the backends
 # themselves in subprocesses, listed below, run in the first pass only.
 _ONE_PASS = {"test_config", "test_csvparse", "test_outliers", "test_plots", "test_resolve",
-             "test_split", "test_synth", "test_install", "test_vis_backends"}
+             "test_split", "test_synth", "test_install", "test_vis_backends", "test_make",
+             # files, folders, processes and errors around training: the kit's own logic,
+             # the same on every backend (SIGKILL, full disks, torn files, same-second runs)
+             "test_robustness"}
+# Single tests marked `one_pass` run in the first pass only too: subprocesses that pick
+# their own backend, and run-folder logic that trains several models to test it.
 
 
 def pytest_configure(config):
+    config.addinivalue_line("markers", "one_pass: backend-independent or picks its own backend; "
+                                       "runs in the first pass only")
     config.addinivalue_line("markers", "tf_reference: compares with TensorFlow through Keras; "
                                        "runs only when Keras runs on TensorFlow")
 
@@ -56,6 +63,7 @@ def pytest_collection_modifyitems(config, items):
         if backend != "tensorflow" and "tf_reference" in item.keywords:
             item.add_marker(pytest.mark.skip(
                 reason="its reference is TensorFlow: the TensorFlow pass runs it"))
-        elif repeat and item.module.__name__.rsplit(".", 1)[-1] in _ONE_PASS:
+        elif repeat and (item.module.__name__.rsplit(".", 1)[-1] in _ONE_PASS
+                         or "one_pass" in item.keywords):
             item.add_marker(pytest.mark.skip(
-                reason="no Keras code (or compares backends itself): the first pass runs it"))
+                reason="backend-independent, or picks its own backends: the first pass runs it"))

@@ -162,6 +162,7 @@ def test_load_run_refuses_a_split_that_is_not_its_own(tmp_path, pool):
         train.load_run(b.run_dir, pool=other)
 
 
+@pytest.mark.one_pass  # which run is served: file logic, trained on the first backend
 def test_get_run_serves_only_the_training_asked_for(tmp_path, pool, monkeypatch, capsys):
     monkeypatch.setenv("FER_KIT_RUNS", str(tmp_path))
     data = Dataset("SynthFER", pool)
@@ -255,6 +256,7 @@ def test_a_resumed_run_equals_the_uninterrupted_one(tmp_path, pool):
     _same_run(whole, resumed)
 
 
+@pytest.mark.one_pass  # reading a torn backup file: the same on every backend
 @pytest.mark.parametrize("torn", [1, 2])
 def test_a_torn_backup_is_skipped_for_the_state_before(tmp_path, pool, torn):
     """Tear the newest backup (and, with torn=2, the one before): the run resumes from

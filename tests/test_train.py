@@ -172,6 +172,7 @@ def test_chain_normalizer_round_trips(tmp_path, pool):
     np.testing.assert_array_equal(loaded.transform(pool.x[:5]), chain.transform(pool.x[:5]))
 
 
+@pytest.mark.one_pass  # the subprocess picks its backend
 def test_mirrored_strategy_over_two_cpu_devices(tmp_path):
     code = textwrap.dedent(f"""
         import numpy as np, tensorflow as tf
@@ -192,6 +193,7 @@ def test_mirrored_strategy_over_two_cpu_devices(tmp_path):
     assert "replicas 2 epochs 1" in r.stdout
 
 
+@pytest.mark.one_pass  # the subprocess picks its backend
 def test_jax_data_parallel_over_two_cpu_devices(tmp_path):
     """keras.distribution.DataParallel on JAX, over two host devices (XLA_FLAGS)."""
     pytest.importorskip("jax")
