@@ -170,16 +170,16 @@ def reading(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS, top: int = 
              f"macro-averaged F1 {macro:.3f} (every class counts the same, however rare)."]
     support = np.bincount(y_true, minlength=len(labels))
     predicted = np.bincount(y_pred, minlength=len(labels))
-    pairs = most_confused(y_true, y_pred, top=top, labels=labels, min_support=min_support)
-    pairs = pairs[pairs["count"] > 0]
+    ranked = most_confused(y_true, y_pred, top=len(labels) ** 2, labels=labels)
+    ranked = ranked[ranked["count"] > 0]  # every confusion, by rate
+    pairs = ranked[ranked["support"] >= min_support].head(top)
     if len(pairs):
         lines.append(f"Most confused, as a share of the true class (classes with at least "
                      f"{min_support} test images): " + "; ".join(map(_pair, pairs.itertuples()))
                      + ".")
     few = [c for c in range(len(labels)) if 0 < support[c] < min_support]
     if few:
-        small = most_confused(y_true, y_pred, top=len(labels) ** 2, labels=labels)
-        small = small[small["true"].isin([labels[c] for c in few]) & (small["count"] > 0)]
+        small = ranked[ranked["support"] < min_support]
         lines.append(f"Fewer than {min_support} test images, so their rates rest on a few faces: "
                      + ", ".join(f"{labels[c]} ({support[c]})" for c in few)
                      + ("; largest: " + _pair(next(small.itertuples())) if len(small) else "")
