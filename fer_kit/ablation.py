@@ -25,14 +25,18 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
+from scipy import stats
 from tqdm.auto import tqdm
 
-from . import atomic
+from . import atomic, evaluate, models, train
 from .augment import AugmentConfig
 from .config import ConfigError, Profile, get_profile, runs_dir
 from .data.io import Dataset, Split
+from .data.outliers import find_outliers
+from .preprocess import FeaturewiseNormalizer
 
 # Seed 003's table (in its order), then seed 000's flip doubling.
 CONFIGS: dict[str, dict] = {
@@ -150,9 +154,6 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
         ``train.fit`` returns (its best epoch by validation loss); public/private are
         NaN without labels. ``table.attrs["setup"]`` says how the rows were trained.
     """
-    import keras
-
-    from . import evaluate, models, train  # here, so plots can read tables without training code
     prof = profile if isinstance(profile, Profile) else get_profile(profile)
     reg = get_regime(regime, prof)
     names = list(reg.configs) if configs is None else list(configs)
@@ -260,12 +261,11 @@ class Verdict:
 
 def _margin(se_a: float, se_b: float, n_a: int, n_b: int, level: float) -> float:
     """Half-width of the ``level`` interval of a difference of two means (Welch's t)."""
-    from scipy.stats import t
     var = se_a ** 2 + se_b ** 2
     if not np.isfinite(var) or var == 0:
         return 0.0 if var == 0 else np.inf
     df = var ** 2 / (se_a ** 4 / max(n_a - 1, 1) + se_b ** 4 / max(n_b - 1, 1))
-    return float(t.ppf(0.5 + level / 2, df) * np.sqrt(var))
+    return float(stats.t.ppf(0.5 + level / 2, df) * np.sqrt(var))
 
 
 def verdict(table: pd.DataFrame, metric: str = "val_acc", baseline: str = "baseline",
@@ -331,7 +331,6 @@ def regime_of(table: pd.DataFrame) -> str:
 def without_outliers(pool: Split) -> Split:
     """``pool`` less the images ``fk.data.outliers.find_outliers`` flags (blank, non-face,
     duplicates)."""
-    from .data.outliers import find_outliers
     flagged = find_outliers(pool.x, pool.y)["index"].to_numpy(int)
     return pool.take(np.setdiff1d(np.arange(len(pool)), flagged))
 
@@ -359,8 +358,6 @@ def featurewise_outlier_shift(x: np.ndarray, y: np.ndarray | None = None, repeat
         (largest relative change of a pixel's standard deviation), z_shift (mean absolute
         change of the normalized values of the remaining images, in standard deviations).
     """
-    from .data.outliers import find_outliers
-    from .preprocess import FeaturewiseNormalizer
     flagged = find_outliers(x, y)["index"].to_numpy(int)
     full = FeaturewiseNormalizer().fit(x)
 

@@ -34,7 +34,7 @@ RECIPES = ("keras_vgg", "torch_cnn", "seed003", "seed000")
 
 
 def _cmd_synth(args) -> int:
-    from .data.synth import write_synthfer
+    from .data.synth import write_synthfer  # slow (Keras, pandas): loaded per command, so --help answers at once
     t0 = time.perf_counter()
     csv = write_synthfer(args.out, n_train=args.n_train, n_test=args.n_test, seed=args.seed,
                          course_files=args.course_files)
@@ -46,7 +46,7 @@ def _cmd_synth(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from .data import io
+    from .data import io  # slow (Keras, pandas): loaded per command, so --help answers at once
     t0 = time.perf_counter()
     ds = io.read(args.path, on_error=args.on_error) if args.path else io.load()
     print(f"{ds.name}: read in {time.perf_counter() - t0:.2f} s")
@@ -63,8 +63,7 @@ def _load_run(run: str | None, data):
     default a run of another dataset or profile is refused, naming both; named with
     ``--run`` it is used with a warning naming both. A newest run that cannot be read is
     skipped, with one line, for the previous good one."""
-    from . import runs, train
-    from .config import get_profile
+    from . import runs, train  # slow (Keras, pandas): loaded per command, so --help answers at once
     prof = get_profile()
     here = f"{data.name} (profile {prof.name})"
     pool = runs.pool_hash(train.capped_pool(data.train, prof))
@@ -100,8 +99,8 @@ def _load_run(run: str | None, data):
 
 
 def _cmd_train(args) -> int:
-    from . import evaluate, train
-    from .data import io
+    from . import evaluate, train  # slow (Keras, pandas): loaded per command, so --help answers at once
+    from .data import io  # slow (Keras, pandas): loaded per command, so --help answers at once
     data = io.load(args.profile)
     overrides = {k: v for k, v in (("epochs", args.epochs),) if v is not None}
     res = train.fit(data.train, args.model, args.recipe, profile=args.profile,
@@ -114,8 +113,8 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from . import evaluate
-    from .data import io
+    from . import evaluate  # slow (Keras, pandas): loaded per command, so --help answers at once
+    from .data import io  # slow (Keras, pandas): loaded per command, so --help answers at once
     data = io.load()
     run = _load_run(args.run, data)
     print(f"run: {run.run_dir} (model {run.config['model']})")
@@ -128,8 +127,8 @@ def _cmd_evaluate(args) -> int:
 
 
 def _cmd_predict(args) -> int:
-    from . import evaluate
-    from .data import io
+    from . import evaluate  # slow (Keras, pandas): loaded per command, so --help answers at once
+    from .data import io  # slow (Keras, pandas): loaded per command, so --help answers at once
     data = io.load()
     test = evaluate.test_set(data)  # (an empty test set is an error before any run loads)
     run = _load_run(args.run, data)
@@ -140,8 +139,8 @@ def _cmd_predict(args) -> int:
 
 
 def _cmd_ablate(args) -> int:
-    from . import ablation
-    from .data import io
+    from . import ablation  # slow (Keras, pandas): loaded per command, so --help answers at once
+    from .data import io  # slow (Keras, pandas): loaded per command, so --help answers at once
     data = io.load(args.profile)
     configs = args.configs.split(",") if args.configs else None
     seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
@@ -155,7 +154,7 @@ def _cmd_ablate(args) -> int:
 
 
 def _cmd_notebooks(args) -> int:
-    from . import notebooks
+    from . import notebooks  # slow (Keras, pandas): loaded per command, so --help answers at once
     if getattr(args, "copy", None):
         copied = notebooks.copy_notebooks(args.copy)
         kept = len(notebooks.notebook_paths()) - len(copied)
@@ -170,7 +169,7 @@ def _cmd_notebooks(args) -> int:
 
 
 def _cmd_fetch(args) -> int:
-    from . import pretrained
+    from . import pretrained  # slow (Keras, pandas): loaded per command, so --help answers at once
     path = pretrained.fetch(force=args.force)
     print(f"pretrained model: {path} (sha256 checked; load with fk.pretrained.load())")
     return 0

@@ -14,6 +14,8 @@ Environment variables:
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import mmap
 import os
 import random
 import sys
@@ -217,7 +219,7 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed)
     os.environ["PYTHONHASHSEED"] = str(seed)
     if "keras" in sys.modules or "tensorflow" in sys.modules:
-        import keras
+        import keras  # already loaded (checked above): costs nothing
         keras.utils.set_random_seed(seed)
 
 
@@ -275,8 +277,6 @@ def _xla_knows(flag: str) -> bool:
     """Whether every XLA in this environment knows ``flag``: XLA ends the process on an
     unknown flag in XLA_FLAGS, and TensorFlow's XLA (in a child process) reads it too.
     The flag is experimental, so its name is looked for in the libraries themselves."""
-    import importlib.util
-    import mmap
     name = flag.split("=")[0].lstrip("-").encode()
     libs = {"jaxlib": "libjax_common.so", "tensorflow": "libtensorflow_framework.so.2"}
     found = False
@@ -293,6 +293,12 @@ def _xla_knows(flag: str) -> bool:
             return False  # (not where this version keeps it)
         found = True
     return found
+
+
+#: matplotlib settings for report figures (sizes, fonts, a gray colour map for faces);
+#: ``setup`` applies them, so every notebook's figures look the same
+FIGURE_STYLE = {"figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
+                "axes.grid": False, "axes.titlesize": 11, "font.size": 10, "image.cmap": "gray"}
 
 
 def setup(seed: int = 0, profile: str | None = None, quiet: bool = False) -> Profile:
@@ -314,8 +320,8 @@ def setup(seed: int = 0, profile: str | None = None, quiet: bool = False) -> Pro
                       f"threads could not be fixed to {prof.threads}; call fk.setup first "
                       "for the same numbers on any number of cores", stacklevel=2)
     seed_everything(seed)
-    from . import plots
-    plots.set_style()
+    import matplotlib  # slow (0.3 s): loaded when a session starts, not by `fer-kit --help`
+    matplotlib.rcParams.update(FIGURE_STYLE)
     if not quiet:
         dataset = str(src) if src else f"SynthFER (generated, {prof.synth_train} training images)"
         print(f"fer_kit: dataset={dataset} | profile={prof.name} | seed={seed}")

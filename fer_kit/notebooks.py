@@ -15,12 +15,14 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import sys
 import time
 from pathlib import Path
 from unittest.mock import patch
 
 import pandas as pd
+from tqdm.auto import tqdm
 from jupyter_client.manager import AsyncKernelManager
 
 from . import atomic
@@ -46,7 +48,6 @@ def copy_notebooks(target: str | Path) -> list[Path]:
     Returns:
         The notebooks copied now (not those already there).
     """
-    import shutil
     target = Path(target)
     target.mkdir(parents=True, exist_ok=True)
     copied = []
@@ -77,7 +78,7 @@ def kernel_transport(platform: str | None = None) -> str:
     "running over TCP without encryption" warning out of the output. pyzmq's Windows wheels
     ship libzmq without IPC, so Windows gets TCP.
     """
-    import zmq
+    import zmq  # slow: only the kernel runner needs it
     platform = sys.platform if platform is None else platform
     return "ipc" if platform != "win32" and zmq.has("ipc") else "tcp"
 
@@ -109,8 +110,7 @@ def run_all(profile: str | None = None, out: str | Path = "build", only: list[st
     Returns:
         One row per notebook run now (seconds); ``attrs["figures"]`` is the whole summary.
     """
-    import papermill as pm
-    from tqdm.auto import tqdm
+    import papermill as pm  # slow (1 s): only running notebooks needs it
 
     prof = get_profile(profile)
     out = Path(out).resolve()
@@ -198,7 +198,7 @@ def _write_summary(out: Path, profile: str, dataset: str, entries: dict) -> dict
 def _drop_widget_outputs(path: Path) -> None:
     """Remove outputs that only a live kernel can draw (progress-bar widgets): saved, they
     show a bar frozen at 0% in the notebook and its HTML."""
-    import nbformat
+    import nbformat  # slow: only writing notebooks needs it
     nb = nbformat.read(path, as_version=4)
     widget = "application/vnd.jupyter.widget-view+json"
     for cell in nb.cells:
@@ -216,14 +216,14 @@ def mathml(markdown: str) -> str:
     """``markdown`` with its ``$...$`` and ``$$...$$`` LaTeX turned into MathML, which
     browsers draw themselves: the exported HTML shows the derivations offline, where the
     MathJax that nbconvert's page loads from a CDN is not there."""
-    from latex2mathml.converter import convert
+    from latex2mathml.converter import convert  # slow: only the HTML export needs it
     out = _DISPLAY_MATH.sub(lambda m: convert(m.group(1).strip(), display="block"), markdown)
     return _INLINE_MATH.sub(lambda m: convert(m.group(1).strip()), out)
 
 
 def _to_html(notebook: Path, target: Path) -> None:
-    import nbformat
-    from nbconvert import HTMLExporter
+    import nbformat  # slow: nbconvert loads its templates; only the HTML export needs it
+    from nbconvert import HTMLExporter  # (see above)
     nb = nbformat.read(notebook, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "markdown":

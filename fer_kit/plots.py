@@ -17,16 +17,19 @@ import matplotlib
 import matplotlib.figure
 import matplotlib.pyplot as plt  # headless: matplotlib falls back to Agg by itself
 import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.cm import ScalarMappable
+from matplotlib.ticker import MaxNLocator
 
-from . import atomic
+from . import atomic, config
+from .ablation import summarize, verdict
 from .config import EMOTIONS
 
 
 def set_style() -> None:
-    """Readable defaults for report figures (sizes, grid, fonts)."""
-    plt.rcParams.update({"figure.dpi": 100, "savefig.dpi": 150, "savefig.bbox": "tight",
-                         "axes.grid": False, "axes.titlesize": 11, "font.size": 10,
-                         "image.cmap": "gray"})
+    """Readable defaults for report figures (``fk.setup`` applies them too)."""
+    plt.rcParams.update(config.FIGURE_STYLE)
 
 
 def figures_dir() -> Path:
@@ -72,7 +75,7 @@ def _render(fig) -> bytes:
 
 def _show_png(fig, png: bytes) -> None:
     """Show a rendered figure inline (at the figure's own size) and close it."""
-    from IPython.display import Image, display
+    from IPython.display import Image, display  # optional: only a notebook shows figures inline
     width = int.from_bytes(png[16:20], "big")  # from the PNG header (IHDR)
     # saved at savefig.dpi, shown at the figure's own size (crisp on high-dpi screens)
     saved_dpi = plt.rcParams["savefig.dpi"]
@@ -166,7 +169,6 @@ def history(hist, title: str | None = None, others: dict | None = None, label: s
         others: more histories to draw in the same panels, {label: history} (CNN vs DNN).
         label: the first history's label when there are others.
     """
-    import pandas as pd
     runs = {label: hist, **(others or {})}
     fig, axes = _subplots(1, 2, figsize=(10, 3.6 + 0.25 * len(runs) * (len(runs) > 1)),
                              layout="constrained")
@@ -180,7 +182,6 @@ def history(hist, title: str | None = None, others: dict | None = None, label: s
             if f"val_{key}" in h:
                 ax.plot(epochs, h[f"val_{key}"], "--", color=colors[i % 10],
                         label=f"{pre}validation")
-    from matplotlib.ticker import MaxNLocator
     for ax, key in zip(axes, ("accuracy", "loss")):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("epoch")
@@ -203,7 +204,6 @@ def confusion(cm, title: str = "Confusion matrix (row-normalized)", fmt: str = "
     Args:
         ax: an Axes of yours to draw in (then returned instead of a new Figure).
     """
-    import seaborn as sns
     given = ax is not None
     fig, ax = (ax.figure, ax) if given else _subplots(figsize=(6.4, 5.4))
     sns.heatmap(cm, annot=True, fmt=fmt, cmap="Blues", square=True, cbar=True, ax=ax,
@@ -267,7 +267,6 @@ def saliency(images, maps: dict, titles=None, masks=None, overlay: bool = False,
         axes[0, j].set_title(name, fontsize=9)
     for ax in axes.flat:
         ax.set_xticks([]), ax.set_yticks([])
-    from matplotlib.cm import ScalarMappable
     bar = fig.colorbar(ScalarMappable(cmap="jet"), ax=axes[:, 1:], shrink=min(1.0, 3 / n + 0.2),
                        aspect=30)
     bar.set_label("map value, scaled to [0, 1] per image", fontsize=8)
@@ -309,8 +308,6 @@ def ablation(table, metric: str = "val_acc", reference=None, chance: float | Non
         chance: the majority-class rate, drawn as a dashed line where it is near the values
             (else the axis label gives it).
     """
-    import pandas as pd
-    from .ablation import summarize, verdict
     panels = [(labels[0], pd.DataFrame(table))]
     if reference is not None and len(reference):
         panels.append((labels[1], pd.DataFrame(reference)))
@@ -359,7 +356,6 @@ def sanity(table, title: str = "Cascading randomization (Adebayo et al. 2018)", 
     Args:
         ax: an Axes of yours to draw in (then returned instead of a new Figure).
     """
-    import pandas as pd
     t = pd.DataFrame(table)
     order = t.drop_duplicates("step").sort_values("step")
     given = ax is not None

@@ -113,7 +113,7 @@ class FeaturewiseNormalizer(_Stored, TransformerMixin, BaseEstimator):
     def to_layer(self):
         """An equivalent ``keras.layers.Normalization`` layer (for a model that takes raw pixels)."""
         self._check()
-        import keras
+        import keras  # slow (TensorFlow starts): only a model layer needs it
         axis = (1, 2, 3) if self.per == "pixel" else -1
         mean = self.mean_ if self.per == "pixel" else self.mean_.reshape(-1)
         std = self.std_ if self.per == "pixel" else self.std_.reshape(-1)
@@ -162,7 +162,7 @@ class SamplewiseNormalizer(_Stored, TransformerMixin, BaseEstimator):
         learned scale or offset, (x - mean) / sqrt(var + eps^2). It equals ``transform``
         wherever std >> eps, and maps a blank image to zeros. Built in, so a saved model
         loads without fer_kit."""
-        import keras
+        import keras  # slow (TensorFlow starts): only a model layer needs it
         return keras.layers.LayerNormalization(axis=[-3, -2, -1], epsilon=self.eps ** 2,
                                                center=False, scale=False, name="samplewise",
                                                dtype="float32")
@@ -206,7 +206,7 @@ class Rescale(_Stored, TransformerMixin, BaseEstimator):
 
     def to_layer(self):
         """The equivalent ``keras.layers.Rescaling``."""
-        import keras
+        import keras  # slow (TensorFlow starts): only a model layer needs it
         return keras.layers.Rescaling(self.scale, name="rescale", dtype="float32")
 
 
@@ -251,7 +251,7 @@ class Chain(_Stored, TransformerMixin, BaseEstimator):
         return cls(steps)
 
     def to_layer(self):
-        import keras
+        import keras  # slow (TensorFlow starts): only a model layer needs it
         return keras.Sequential([s.to_layer() for s in self.steps], name="normalize")
 
 

@@ -17,6 +17,7 @@ so a tampered or substituted file is refused rather than run.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import subprocess
 import sys
 import tempfile
@@ -114,7 +115,7 @@ def load(path: str | Path | None = None):
     Raises:
         PretrainedError: absent (run ``fer-kit fetch pretrained``) or not the pinned file.
     """
-    import keras
+    import keras  # slow (TensorFlow starts): not for `fer-kit fetch`
     path = Path(path) if path is not None else model_path()
     if not path.is_file():
         raise PretrainedError(f"no pretrained model at {path}; fetch it once with "
@@ -126,7 +127,7 @@ def load(path: str | Path | None = None):
 def prepare(images) -> np.ndarray:
     """Grayscale images (N, H, W) or (N, H, W, 1), 0-255, to the model's input:
     resized (bilinear) to 64x64 and scaled to [-1, 1] (``x / 255 * 2 - 1``)."""
-    import keras
+    import keras  # slow (TensorFlow starts): not for `fer-kit fetch`
     x = np.asarray(images, np.float32)
     if x.ndim == 3:
         x = x[..., None]
@@ -148,7 +149,6 @@ def missing() -> str | None:
     It needs the fetched model (``fer-kit fetch pretrained``) and scikit-image's sample
     photographs (the optional extra ``photos``); neither is part of a plain install.
     """
-    import importlib.util
     lacking = []
     if not is_cached():
         lacking.append("the pretrained model: run 'fer-kit fetch pretrained' once "
