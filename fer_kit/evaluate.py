@@ -5,6 +5,7 @@ Metrics come from scikit-learn; this module only arranges them.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -250,3 +251,133 @@ def write_submission(path: str | Path, ids: np.ndarray, labels: np.ndarray) -> P
         raise ValueError(f"{len(ids)} ids but {len(labels)} labels")
     df = pd.DataFrame({"id": ids, "label": labels})
     return atomic.write_text(path, df.to_csv(index=False))
+
+
+def paired_reading(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray,
+                   name_a: str, name_b: str) -> tuple[float, str]:
+    """How far model ``a`` is above or below model ``b`` on the same images, in one line.
+
+    Paired (``paired_gain``): each image counts for both models, so the standard error is
+    that of the per-image differences. The gap is called resolved when it exceeds two
+    standard errors.
+
+    Returns:
+        (accuracy of a minus that of b, the line).
+    """
+    gain, se = paired_gain(y_true, pred_b, pred_a)
+    word = "above" if gain > 0 else "below"
+    return gain, (f"{name_a} is {word} {name_b} by {abs(gain):.3f} +/- {2 * se:.3f} "
+                  "(2 paired standard errors): "
+                  + ("resolved" if abs(gain) > 2 * se else "not resolved on these images"))
+
+
+def fit_diagnosis(train_acc: float, val_acc: float, floor_train_acc: float) -> str:
+    """Whether a model over- or underfits, from accuracies measured in inference mode on
+    clean images: overfits when training accuracy leads validation by more than 0.1,
+    underfits when it fits its training images worse than the floor model (logistic
+    regression, ``floor_train_acc``), else fits."""
+    if train_acc > val_acc + 0.1:
+        return "overfits: training accuracy far above validation"
+    if train_acc < floor_train_acc:
+        return (f"underfits: it fits its training data worse than logistic regression "
+                f"({floor_train_acc:.3f})")
+    return "fits: training and validation close, above the linear model"
+
+
+def accuracy_row(model, data: Dataset, train: Split, val: Split) -> dict:
+    """A model's parameter count and accuracy on its training and validation images and on
+    the labeled test splits (``scores``), all in inference mode (no dropout) on
+    unaugmented images, so that training and validation compare directly."""
+    pred = lambda x: predict(model, x)
+    return {"params": model.count_params(), "train_acc": accuracy(train.y, pred(train.x)),
+            "val_acc": accuracy(val.y, pred(val.x)), **scores(model, data).to_dict()}
+
+
+@dataclass
+class ModelComparison:
+    """``compare_models``'s reading: ``text`` to print, the best dense network, the two
+    paired lines and the budget note (None when the dense network beat the linear model)."""
+
+    text: str
+    best_dnn: str
+    cnn_vs_dnn: str
+    dnn_vs_linear: str
+    budget: str | None
+
+
+def compare_models(table: pd.DataFrame, preds: dict, y_true: np.ndarray, key: str,
+                   epochs: int, cnn: str = "CNN (vgg_selu)",
+                   linear: str = "logistic regression") -> ModelComparison:
+    """Notebook 02's reading of its table: the ranking by ``key``, the CNN against the best
+    dense network and that network against the linear model (paired on the same images),
+    whether each dense network under- or overfits, and a note on the budget when the
+    dense network did not beat the linear model.
+
+    Args:
+        table: one row per model with ``train_acc``, ``val_acc`` and ``key`` columns; the
+            rows other than ``cnn`` and ``linear`` are the dense networks.
+        preds: each row's predicted labels for ``y_true``.
+        y_true: the labels of the images ranked by ``key``.
+        key: the column to rank by (``public``, else ``val_acc``).
+        epochs: the training budget, named in the budget note.
+    """
+    order = table[key].sort_values(ascending=False)
+    lines = [f"By {key} accuracy ({len(y_true)} images):",
+             *(f"  {name:26s} {acc:.3f}" for name, acc in order.items())]
+    dnns = [n for n in table.index if n not in (cnn, linear)]
+    best_dnn = next(n for n in order.index if n in dnns)
+    _, cnn_line = paired_reading(y_true, preds[cnn], preds[best_dnn], cnn, best_dnn)
+    lin_gap, lin_line = paired_reading(y_true, preds[best_dnn], preds[linear], best_dnn, linear)
+    lines += [cnn_line, lin_line]
+    for name in dnns:
+        tr, va = table.loc[name, "train_acc"], table.loc[name, "val_acc"]
+        kind = fit_diagnosis(tr, va, table.loc[linear, "train_acc"])
+        lines.append(f"  {name}: train {tr:.3f}, validation {va:.3f}: {kind}")
+    budget = None
+    if lin_gap < 0:
+        budget = (f"at this budget ({epochs} epochs) the DNN did not beat the linear model: "
+                  "read that as the budget, not as DNNs. A DNN of this size can represent any "
+                  "linear model and, given time, fits its training images better (see its "
+                  "training accuracy); on FER2013 at the full budget students' DNNs reach "
+                  "0.25-0.55 (most near 0.39)")
+        lines.append("Note: " + budget + ".")
+    lines.append("One training seed per network here: the standard errors above count the test "
+                 "images' noise, not the spread between training seeds (notebook 03 measures "
+                 "that spread for its rows).")
+    return ModelComparison("\n".join(lines), best_dnn, cnn_line, lin_line, budget)
+
+
+def tta_gains(model, data: Dataset) -> pd.DataFrame:
+    """Flip test-time augmentation's gain on each labeled test split (PublicTest,
+    PrivateTest), paired on the same images.
+
+    Returns:
+        One row per labeled split (empty when none has labels): images, plain, flip TTA,
+        gain and gain SE (``paired_gain``).
+    """
+    rows = {}
+    for name in ("public", "private"):
+        split = getattr(data, name)
+        if split is None or split.y is None or not len(split):
+            continue  # no labels: nothing to score
+        plain = predict(model, split.x)
+        flip = predict(model, split.x, tta_flip=True)
+        gain, se = paired_gain(split.y, plain, flip)
+        rows[name] = {"images": len(split), "plain": accuracy(split.y, plain),
+                      "flip TTA": accuracy(split.y, flip), "gain": gain, "gain SE": se}
+    return pd.DataFrame(rows).T
+
+
+def tta_reading(table: pd.DataFrame) -> str:
+    """One line per split of ``tta_gains``'s table: the accuracy without and with flip TTA,
+    the gain with two standard errors, and whether it is beyond this test set's noise
+    (more than two standard errors); "" for an empty table."""
+    lines = []
+    for split, r in table.iterrows():
+        resolved = abs(r["gain"]) > 2 * r["gain SE"]
+        lines.append(f"{split}: {r['plain']:.4f} -> {r['flip TTA']:.4f}, gain {r['gain']:+.4f} "
+                     f"+/- {2 * r['gain SE']:.4f} (2 SE): "
+                     + ("beyond the noise of this test set, for this one trained model (another "
+                        "training seed may gain more or less)" if resolved
+                        else "within the noise of this test set"))
+    return "\n".join(lines)

@@ -173,3 +173,122 @@ def test_images_divided_by_255_or_standardized_are_refused(rng):
                                evaluate.predict_proba(model, x), rtol=1e-6)
     assert evaluate.predict_proba(model, scaled, check_range=False).shape == (20, 7)
     assert evaluate.predict(model, np.zeros((2, 48, 48, 1), np.float32)).shape == (2,)  # black
+
+
+# ---- notebook 02's and 08's readings, on inputs whose answers are known --------------------
+class _LeftBiased(keras.layers.Layer):
+    """Logits (left half's mean + 10, right half's mean): class 1 only when the right half
+    is brighter by more than 10. Averaged with its mirror, class 0 always wins (for any
+    bias c > 0, sigmoid(c - d) + sigmoid(c + d) > 1), so flip TTA answers 0 everywhere."""
+
+    def call(self, x):
+        left = keras.ops.mean(x[:, :, :24], axis=(1, 2, 3))
+        right = keras.ops.mean(x[:, :, 24:], axis=(1, 2, 3))
+        return keras.ops.softmax(keras.ops.stack([left + 10.0, right], axis=1))
+
+
+def _halves(sides: str) -> np.ndarray:
+    """One uint8 image per letter: 'L' has its left half at 200, 'R' its right half."""
+    x = np.zeros((len(sides), 48, 48, 1), np.uint8)
+    for i, s in enumerate(sides):
+        if s == "L":
+            x[i, :, :24] = 200
+        else:
+            x[i, :, 24:] = 200
+    return x
+
+
+def test_tta_gains_and_reading_on_a_model_whose_flip_answers_are_known():
+    model = keras.Sequential([keras.Input((48, 48, 1)), _LeftBiased()])
+    # public: 6 'L' faces labeled 0 (both right), 4 'R' faces labeled 1 (plain right, TTA
+    # wrong): plain 1.0, TTA 0.6, per-image differences four -1s and six 0s
+    public = Split(_halves("LLLLLLRRRR"), np.r_[np.zeros(6, int), np.ones(4, int)], np.arange(10))
+    # private: 3 'R' faces labeled 0 (plain wrong, TTA right), 1 labeled 1: gain +0.5
+    private = Split(_halves("RRRR"), np.array([0, 0, 0, 1]), np.arange(4))
+    table = evaluate.tta_gains(model, Dataset("x", public, public=public, private=private))
+    assert list(table.index) == ["public", "private"]
+    assert list(table.columns) == ["images", "plain", "flip TTA", "gain", "gain SE"]
+    np.testing.assert_allclose(table["plain"], [1.0, 0.25])
+    np.testing.assert_allclose(table["flip TTA"], [0.6, 0.75])
+    np.testing.assert_allclose(table["gain"], [-0.4, 0.5])
+    d_pub, d_priv = np.r_[np.zeros(6), -np.ones(4)], np.array([1.0, 1, 1, -1])
+    se = [d.std(ddof=1) / np.sqrt(len(d)) for d in (d_pub, d_priv)]  # 0.163, 0.5
+    np.testing.assert_allclose(table["gain SE"], se)
+    lines = evaluate.tta_reading(table).splitlines()
+    # public: |-0.4| > 2 * 0.163: beyond the noise; private: 0.5 < 2 * 0.5: within it
+    assert lines[0].startswith("public: 1.0000 -> 0.6000, gain -0.4000 +/- 0.3266 (2 SE): beyond")
+    assert lines[1] == ("private: 0.2500 -> 0.7500, gain +0.5000 +/- 1.0000 (2 SE): "
+                        "within the noise of this test set")
+    # no labeled split: an empty table and nothing to read
+    unlabeled = Dataset("x", public, public=Split(public.x, None, public.ids))
+    assert len(evaluate.tta_gains(model, unlabeled)) == 0
+    assert evaluate.tta_reading(evaluate.tta_gains(model, unlabeled)) == ""
+
+
+def test_paired_reading_and_fit_diagnosis():
+    y = np.zeros(8, int)
+    a = np.r_[np.zeros(6, int), np.ones(2, int)]   # 6 of 8 right
+    b = np.r_[np.zeros(2, int), np.ones(6, int)]   # 2 of 8 right: a leads by 0.5
+    gain, line = evaluate.paired_reading(y, a, b, "A", "B")
+    d = np.r_[np.zeros(2), np.ones(4), np.zeros(2)]  # per image: a right minus b right
+    assert gain == 0.5
+    assert line == (f"A is above B by 0.500 +/- {2 * d.std(ddof=1) / np.sqrt(8):.3f} "
+                    "(2 paired standard errors): resolved")
+    gain, line = evaluate.paired_reading(y, b, a, "B", "A")
+    assert gain == -0.5 and line.startswith("B is below A by 0.500")
+    assert evaluate.paired_reading(y, a, a, "A", "A2")[1].endswith("not resolved on these images")
+    assert evaluate.fit_diagnosis(0.9, 0.7, 0.5).startswith("overfits")
+    assert evaluate.fit_diagnosis(0.45, 0.44, 0.5) == (
+        "underfits: it fits its training data worse than logistic regression (0.500)")
+    assert evaluate.fit_diagnosis(0.6, 0.55, 0.5).startswith("fits")
+    assert evaluate.fit_diagnosis(0.79, 0.7, 0.5).startswith("fits")  # a gap under 0.1 is no overfit
+
+
+def _comparison_table():
+    """Four models on 10 images (labels all 0): CNN right on 9, DNN a 7, DNN b 4, linear 6."""
+    right = {"CNN": 9, "DNN a": 7, "DNN b": 4, "linear": 6}
+    preds = {n: np.r_[np.zeros(k, int), np.ones(10 - k, int)] for n, k in right.items()}
+    table = pd.DataFrame({"CNN": {"train_acc": 0.95, "val_acc": 0.9, "public": 0.9},
+                          "DNN a": {"train_acc": 0.9, "val_acc": 0.7, "public": 0.7},
+                          "DNN b": {"train_acc": 0.5, "val_acc": 0.45, "public": 0.4},
+                          "linear": {"train_acc": 0.6, "val_acc": 0.6, "public": 0.6}}).T
+    return table, preds, np.zeros(10, int)
+
+
+def test_compare_models_ranks_pairs_diagnoses_and_notes_the_budget():
+    table, preds, y = _comparison_table()
+    r = evaluate.compare_models(table, preds, y, "public", epochs=3, cnn="CNN", linear="linear")
+    assert r.best_dnn == "DNN a"  # the better dense network by 'public', not the first row
+    lines = r.text.splitlines()
+    assert lines[0] == "By public accuracy (10 images):"
+    assert [l.split()[0] for l in lines[1:5]] == ["CNN", "DNN", "linear", "DNN"]
+    assert lines[5] == r.cnn_vs_dnn == evaluate.paired_reading(y, preds["CNN"], preds["DNN a"],
+                                                               "CNN", "DNN a")[1]
+    assert r.cnn_vs_dnn.startswith("CNN is above DNN a by 0.200")
+    assert lines[6] == r.dnn_vs_linear and r.dnn_vs_linear.startswith("DNN a is above linear by 0.100")
+    assert lines[7] == "  DNN a: train 0.900, validation 0.700: overfits: training accuracy far above validation"
+    assert lines[8].startswith("  DNN b: train 0.500, validation 0.450: underfits")
+    assert r.budget is None and not any(l.startswith("Note:") for l in lines)
+    assert lines[-1].startswith("One training seed per network here")
+    # the dense network below the linear model: the note names the budget
+    table.loc["linear", "public"] = 0.8
+    preds["linear"] = np.r_[np.zeros(8, int), np.ones(2, int)]
+    r = evaluate.compare_models(table, preds, y, "public", epochs=3, cnn="CNN", linear="linear")
+    assert r.dnn_vs_linear.startswith("DNN a is below linear by 0.100")
+    assert r.budget.startswith("at this budget (3 epochs) the DNN did not beat the linear model")
+    assert "Note: " + r.budget + "." in r.text.splitlines()
+
+
+def test_accuracy_row_is_measured_on_clean_images_in_inference_mode(rng):
+    model = keras.Sequential([keras.Input((48, 48, 1)), keras.layers.Flatten(),
+                              keras.layers.Dropout(0.9), keras.layers.Dense(7, activation="softmax")])
+    mk = lambda n: Split(rng.integers(0, 256, (n, 48, 48, 1), dtype=np.uint8),  # noqa: E731
+                         rng.integers(0, 7, n), np.arange(n))
+    train, val, public = mk(30), mk(20), mk(25)
+    row = evaluate.accuracy_row(model, Dataset("x", train, public=public), train, val)
+    assert list(row) == ["params", "train_acc", "val_acc", "public"]
+    assert row["params"] == 48 * 48 * 7 + 7
+    probs = lambda s: model(s.x.astype("float32"), training=False)  # noqa: E731 (no dropout)
+    for key, s in (("train_acc", train), ("val_acc", val), ("public", public)):
+        expected = np.mean(np.argmax(keras.ops.convert_to_numpy(probs(s)), 1) == s.y)
+        assert row[key] == pytest.approx(expected)

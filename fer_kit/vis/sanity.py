@@ -120,3 +120,62 @@ def mask_share(maps: np.ndarray, masks: np.ndarray) -> pd.DataFrame:
     area = masks.mean(axis=1)
     return pd.DataFrame({"share": share, "area": area,
                          "ratio": share / np.where(area > 0, area, np.nan)})
+
+
+def sanity_verdict(table: pd.DataFrame, pass_below: float = 0.5,
+                   invariant_above: float = 0.9) -> pd.DataFrame:
+    """Per method, whether its maps depend on the model's weights (Adebayo et al. 2018).
+
+    A method that barely changes when only the output layer is random, or that keeps its
+    rank correlation with every layer random, shows the image rather than the model.
+
+    Args:
+        table: ``cascading_randomization``'s rows (step, layer, method, spearman).
+        pass_below: the rank correlation with every layer random must be below this.
+        invariant_above: with the output layer alone random it must be below this too.
+
+    Returns:
+        One row per method, in the table's order: ``output_layer_only`` (step 1),
+        ``cascade_mean`` (mean over the randomized steps), ``all_layers`` (the last step)
+        and ``passes``.
+    """
+    steps = table[table["step"] > 0]  # step 0 is the trained model (correlation 1)
+    at = lambda step: steps[steps["step"] == step].set_index("method")["spearman"]
+    out = pd.DataFrame({"output_layer_only": at(1),
+                        "cascade_mean": steps.groupby("method")["spearman"].mean(),
+                        "all_layers": at(steps["step"].max())}).loc[steps["method"].unique()]
+    out["passes"] = (out["output_layer_only"] < invariant_above) & (out["all_layers"] < pass_below)
+    return out
+
+
+def adebayo_reading(verdict: pd.DataFrame, model_name: str,
+                    invariant_above: float = 0.9) -> str:
+    """Whether Adebayo et al.'s finding (guided backprop nearly invariant to cascading
+    randomization, plain gradients sensitive) holds for one model, in one sentence.
+
+    Reproduced: guided's mean correlation over the cascade exceeds vanilla's by more than
+    0.1, guided stays at or above ``invariant_above`` with the output layer random, and
+    vanilla passes. Partly: only the first holds. Else not reproduced.
+
+    Args:
+        verdict: ``sanity_verdict``'s table; it must have the rows ``guided`` and ``vanilla``.
+        model_name: how the sentence names the model.
+        invariant_above: the threshold ``sanity_verdict`` was given.
+
+    Raises:
+        KeyError: when ``guided`` or ``vanilla`` was not among the methods randomized.
+    """
+    missing = [m for m in ("guided", "vanilla") if m not in verdict.index]
+    if missing:
+        raise KeyError(f"adebayo_reading: the sanity verdict has no row for {missing}; "
+                       f"it has {list(verdict.index)} (randomize with methods including both)")
+    g, v = verdict.loc["guided"], verdict.loc["vanilla"]
+    less_sensitive = g["cascade_mean"] > v["cascade_mean"] + 0.1
+    invariant = g["output_layer_only"] >= invariant_above
+    finding = ("reproduced" if less_sensitive and invariant and v["passes"] else
+               "partly reproduced: guided is the less sensitive, but it does change"
+               if less_sensitive else "not reproduced: guided changes as much as vanilla")
+    return (f"{model_name}: mean rank correlation over the cascade guided "
+            f"{g['cascade_mean']:.2f}, vanilla {v['cascade_mean']:.2f}; with every layer "
+            f"random guided {g['all_layers']:.2f}, vanilla {v['all_layers']:.2f}. "
+            f"Adebayo et al.'s finding (guided nearly invariant, vanilla not) is {finding}.")
