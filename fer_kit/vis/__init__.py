@@ -14,7 +14,8 @@ module             what is in it
 ``cam``            ``gradcam`` (Grad-CAM, Grad-CAM++)
 ``ascent``         ``maximize`` (activation maximization), ``Ascent``, ``deprocess``
 ``features``       ``feature_maps``, ``kernels``
-``sanity``         ``explain``, ``cascading_randomization`` (Adebayo et al. 2018), ``mask_share``
+``sanity``         ``explain``, ``cascading_randomization`` (Adebayo et al. 2018), its
+                   ``sanity_verdict`` and ``adebayo_reading``; ``mask_share``
 =================  =======================================================================
 
 keras-vis's calls (``visualize_saliency``, ``visualize_cam``, ``visualize_activation``)
@@ -36,7 +37,8 @@ from .backprop import saliency, scale_to_unit, smooth_gradients
 from .cam import gradcam
 from .explainer import Explainer, as_explainer
 from .features import feature_maps, kernels
-from .sanity import METHODS, cascading_randomization, explain, mask_share, rank_corr
+from .sanity import (METHODS, adebayo_reading, cascading_randomization, explain, mask_share,
+                     rank_corr, sanity_verdict)
 from .find import find_layer_idx, get_layer, last_conv_layer
 from .surgery import MODIFIERS
 
