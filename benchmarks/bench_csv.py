@@ -8,7 +8,7 @@ the pandas code) after the imports; import times are printed apart. The CSV itse
 the OS page cache for every way alike. In each round the ways run one after another, so a
 change in the machine's load hits them alike; the figures are medians over the rounds, and
 the ratio is also given round by round, with CPU times. ``read_fer2013`` hashes a file only
-when it changed within 3 s of the read (see fer_kit/data/io.py), and reads such a file into
+when it changed within 3 s of the read (see fer_kit/data/_cache.py), and reads such a file into
 memory where it maps an older one; a downloaded file has not just changed, so the main
 figure is for an older file, and "just changed" times the same load right after touching a
 copy of the file.
@@ -55,8 +55,8 @@ else:
     x = np.concatenate([s.x for s in splits])[order]
     y = np.concatenate([s.y for s in splits])[order]
     from pathlib import Path
-    from fer_kit.data import io
-    with np.load(io._cache_file(Path(csv)), allow_pickle=False) as z:
+    from fer_kit.data import _cache
+    with np.load(_cache._cache_file(Path(csv)), allow_pickle=False) as z:
         hashed = bool(str(z["sha1"]))
 np.save(out + ".x.npy", x.astype(np.uint8))
 np.save(out + ".y.npy", y)

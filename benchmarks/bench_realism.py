@@ -11,7 +11,8 @@ The kit never downloads at run time by itself; this benchmark asks it to.
 
 Run:  python benchmarks/bench_realism.py [--n 2000] [--seed 0] [--logreg]
 Prints accuracy, per-class recall and the confusion matrix (rows: the class each face
-was drawn from, label noise and outliers off) for SynthFER v3 and v4 side by side.
+was drawn from, label noise and outliers off) for SynthFER v3 (``synthfer_v3.py``), v4 and
+v5 side by side.
 
 With ``--logreg``, also the other side of the calibration: scikit-learn's
 ``LogisticRegression(max_iter=200)`` on raw pixels of the demo profile's SynthFER (9,000
@@ -37,6 +38,8 @@ def main() -> None:
 
     from fer_kit import pretrained
     from fer_kit.config import EMOTIONS
+    import synthfer_v3  # benchmarks/ is on sys.path when this script runs
+
     from fer_kit.data import synth
     from fer_kit.evaluate import confusion
 
@@ -46,9 +49,10 @@ def main() -> None:
     print(f"model: {path} (sha256 {pretrained.SHA256[:12]}..., {model.count_params():,} parameters)")
 
     recall, acc, tables = {}, {}, {}
-    for version in synth.VERSIONS:
-        d = synth.generate(args.n, seed=args.seed, label_noise=0.0, blank_rate=0.0,
-                           nonface_rate=0.0, version=version)
+    faces = dict(label_noise=0.0, blank_rate=0.0, nonface_rate=0.0)
+    for version in (3, *synth.VERSIONS):
+        d = (synthfer_v3.generate(args.n, seed=args.seed, **faces) if version == 3 else
+             synth.generate(args.n, seed=args.seed, version=version, **faces))
         pred = model.predict(pretrained.prepare(d.x), batch_size=256, verbose=0).argmax(axis=1)
         cm = confusion(d.y_clean, pred)
         tables[version] = cm

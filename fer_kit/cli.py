@@ -271,7 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         check_args(args)
-        from .data.csvparse import FERDataError  # the data layer loads pandas: after the checks
+        from .data import FERDataError  # the data layer loads pandas: after the checks
     except ConfigError as e:
         print(f"fer-kit: error: {e}", file=sys.stderr)
         return 2

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_kit.data import io
-from fer_kit.data.csvparse import FERDataError, format_pixels, parse_bytes, parse_pixel_block
+from fer_kit.data import _cache, io
+from fer_kit.data._csvparse import FERDataError, parse_bytes, parse_pixel_block
+from fer_kit.data._csvwrite import format_pixels
 
 
 def _images(rng, n):
@@ -49,7 +50,7 @@ def test_pixel_parser_reads_padded_numbers_and_row_edges():
 
 
 def test_rows_and_lines_stay_aligned_across_blocks(tmp_path, rng, monkeypatch):
-    from fer_kit.data import csvparse
+    from fer_kit.data import _csvparse as csvparse
     monkeypatch.setattr(csvparse, "_BLOCK_ROWS", 4)  # 23 rows: six blocks, the last one short
     x = _images(rng, 23)
     rows = [(i % 7, _row(x[i].ravel()), "Training") for i in range(23)]
@@ -188,7 +189,7 @@ def test_second_read_comes_from_cache(tmp_path, rng, monkeypatch):
 
     def boom(*a, **k):
         raise AssertionError("parsed again instead of using the cache")
-    monkeypatch.setattr(io, "parse_bytes", boom)
+    monkeypatch.setattr(_cache, "parse_bytes", boom)
     second = io.read_csv(path)
     np.testing.assert_array_equal(first.x, second.x)
 
@@ -228,27 +229,27 @@ def test_cache_sees_a_one_pixel_edit_in_place(tmp_path):
 
 def test_a_file_read_just_after_it_changed_is_checked_by_content(tmp_path, monkeypatch):
     # Make every stat look the same: only the content hash stored for a racy file is left.
-    monkeypatch.setattr(io, "_stat_key", lambda st: str(st.st_size))
+    monkeypatch.setattr(_cache, "_stat_key", lambda st: str(st.st_size))
     path = tmp_path / "f.csv"
     _one_row_file(path, 5)
     io.read_csv(path)
-    with np.load(io._cache_file(path), allow_pickle=False) as z:
+    with np.load(_cache._cache_file(path), allow_pickle=False) as z:
         assert str(z["sha1"]) == io.file_digest(path)
     _edit_one_pixel_in_place(path)
     assert io.read_csv(path).x[0, 0, 0, 0] == 8
 
 
 def test_an_old_file_is_keyed_on_its_stat_alone(tmp_path, monkeypatch):
-    monkeypatch.setattr(io, "_RACY_NS", -10**18)  # as if the file were days old
+    monkeypatch.setattr(_cache, "_RACY_NS", -10**18)  # as if the file were days old
     path = tmp_path / "f.csv"
     _one_row_file(path, 5)
 
     def boom(*a, **k):
         raise AssertionError("hashed a file whose stat vouches for it")
-    monkeypatch.setattr(io, "_digest", boom)
+    monkeypatch.setattr(_cache, "_digest", boom)
     io.read_csv(path)  # no hash on the first read...
     assert io.read_csv(path).x[0, 0, 0, 0] == 5  # ...nor on the cached one
-    with np.load(io._cache_file(path), allow_pickle=False) as z:
+    with np.load(_cache._cache_file(path), allow_pickle=False) as z:
         assert str(z["sha1"]) == ""
     st = path.stat()
     _edit_one_pixel_in_place(path)  # a same-size rewrite with a different mtime:
@@ -266,7 +267,7 @@ def test_corrupt_cache_is_ignored_and_rebuilt(tmp_path, rng):
     x = _images(rng, 10)
     io.write_fer2013(path, x, np.zeros(10, int), [0] * 10)
     io.read_csv(path)
-    cache = io._cache_file(path)
+    cache = _cache._cache_file(path)
     cache.write_bytes(cache.read_bytes()[:100])  # half-written
     np.testing.assert_array_equal(io.read_csv(path).x, x)
     with np.load(cache, allow_pickle=False) as z:  # rebuilt
@@ -287,7 +288,7 @@ def test_cache_keeps_one_pixel_file_per_csv(tmp_path, rng):
     io.write_fer2013(other, _images(rng, 3), np.zeros(3, int), [0] * 3)
     io.read_csv(other)
     for csv in (path, other):  # the old pixel files are gone, the other file's is kept
-        cache = io._cache_file(csv)
+        cache = _cache._cache_file(csv)
         assert len(list(cache.parent.glob(cache.stem + "-*.x.npy"))) == 1
 
 
@@ -332,7 +333,7 @@ def test_load_defaults_to_synthfer():
 
 # ---- the fast path, the threads and the cache written while parsing ----------------------
 def test_fast_path_takes_clean_blocks_and_leaves_the_rest_to_the_careful_pass(rng):
-    from fer_kit.data import csvparse
+    from fer_kit.data import _csvparse as csvparse
     x = rng.integers(0, 256, (4, 2304))
     x[0, :6] = [0, 9, 10, 99, 100, 255]
     clean = [_row(r).encode() for r in x]
@@ -374,7 +375,7 @@ def test_fast_path_takes_clean_blocks_and_leaves_the_rest_to_the_careful_pass(rn
 def test_a_row_too_long_beside_a_row_too_short_is_not_a_clean_block(rng, tmp_path):
     """2,305 pixels then 2,303: the block's total is right, so only the per-row count of
     the fast path stands between the parser and one pixel sliding into the next image."""
-    from fer_kit.data import csvparse
+    from fer_kit.data import _csvparse as csvparse
     x = rng.integers(0, 256, (5, 2304))
     rows = [_row(r).encode() for r in x]
     for block, bad in ([rows[0], rows[1] + b" 5", rows[2][:rows[2].rindex(b" ")], rows[3]],
@@ -432,7 +433,7 @@ def test_a_file_with_no_line_end_in_its_first_64_kib(tmp_path):
 
 @pytest.mark.parametrize("cores", [1, 2, 4])
 def test_rows_stay_in_order_with_any_number_of_threads(tmp_path, rng, monkeypatch, cores):
-    from fer_kit.data import csvparse
+    from fer_kit.data import _csvparse as csvparse
     monkeypatch.setattr(csvparse, "_BLOCK_ROWS", 3)
     monkeypatch.setattr(csvparse, "_n_cores", lambda: cores)
     x, y = _images(rng, 40), rng.integers(0, 7, 40)
@@ -444,7 +445,7 @@ def test_rows_stay_in_order_with_any_number_of_threads(tmp_path, rng, monkeypatc
 
 
 def test_many_short_bad_rows_among_good_ones(tmp_path, rng, monkeypatch):
-    from fer_kit.data import csvparse
+    from fer_kit.data import _csvparse as csvparse
     monkeypatch.setattr(csvparse, "_BLOCK_ROWS", 4)
     x = _images(rng, 5)
     rows = ([(1, _row(x[i].ravel()), "Training") for i in range(3)]
@@ -467,8 +468,8 @@ def test_pixel_cache_is_the_file_np_save_writes(tmp_path, rng, bad_row):
     if bad_row:  # rows dropped after parsing: the pixel file is written again from x
         path.write_bytes(path.read_bytes().replace(b"\n0,", b"\n0,1 2 3,Training\n0,", 1))
     p = io.read_csv(path, on_error="skip")
-    with np.load(io._cache_file(path), allow_pickle=False) as z:
-        pixel_file = io._cache_file(path).with_name(str(z["x_file"]))
+    with np.load(_cache._cache_file(path), allow_pickle=False) as z:
+        pixel_file = _cache._cache_file(path).with_name(str(z["x_file"]))
     expected = BytesIO()
     np.save(expected, p.x)
     assert pixel_file.read_bytes() == expected.getvalue()
@@ -477,19 +478,19 @@ def test_pixel_cache_is_the_file_np_save_writes(tmp_path, rng, bad_row):
 
 
 def test_npy_header_length_does_not_depend_on_the_row_count():
-    assert {len(io._npy_header(n)) for n in (0, 1, 35887, 10**15)} == {io._NPY_HEADER_LEN}
+    assert {len(_cache._npy_header(n)) for n in (0, 1, 35887, 10**15)} == {_cache._NPY_HEADER_LEN}
 
 
 @pytest.mark.parametrize("old", [True, False])
 def test_old_files_are_mapped_and_new_ones_read_alike(tmp_path, monkeypatch, old):
     if old:  # as if the file were days old: it is mapped, not read
-        monkeypatch.setattr(io, "_RACY_NS", -10**18)
+        monkeypatch.setattr(_cache, "_RACY_NS", -10**18)
     text = ('\ufeffEmotion,Pixels,Usage\r\n3,"' + GOOD + '",Training\r\n\r\n'
             + "4," + GOOD + ",PrivateTest")  # BOM, CRLF, quotes, blank line, no last newline
     path = tmp_path / "f.csv"
     path.write_bytes(text.encode())
-    seen, parse = [], io.parse_bytes
-    monkeypatch.setattr(io, "parse_bytes",
+    seen, parse = [], _cache.parse_bytes
+    monkeypatch.setattr(_cache, "parse_bytes",
                         lambda data, *a, **k: seen.append(type(data)) or parse(data, *a, **k))
     p = io.read_csv(path)
     assert seen == [mmap.mmap if old else bytes]
@@ -501,7 +502,7 @@ def test_old_files_are_mapped_and_new_ones_read_alike(tmp_path, monkeypatch, old
 def test_rows_read_at_once_match_rows_read_one_by_one(layout):
     # The usual rows are read with NumPy all at once; every row must come out as the
     # row-by-row reader (which reads all the others) would have it.
-    from fer_kit.data import csvparse
+    from fer_kit.data import _csvparse as csvparse
     px = "1 2 3"  # the pixel text itself is not looked at here
     rows = ["3,{px},Training", "0,{px},PublicTest\r", '2,"{px}",PrivateTest', " 3,{px},Training",
             "+3,{px},Training", "10,{px},Training", "7,{px},Training", "3,{px},Training ",
@@ -536,3 +537,17 @@ def test_rows_read_at_once_match_rows_read_one_by_one(layout):
     assert [bytes(f) for f in got.pixel_fields] == want.pixel_fields
     got.pixel_fields = want.pixel_fields
     assert got == want
+
+
+def test_the_old_csvparse_module_still_works_and_says_it_is_deprecated(monkeypatch):
+    """fer_kit.data.csvparse re-exports the parser's and writer's public names for one release."""
+    import importlib
+    import sys
+
+    from fer_kit.data import _csvparse
+    monkeypatch.delitem(sys.modules, "fer_kit.data.csvparse", raising=False)  # import it afresh
+    with pytest.warns(DeprecationWarning, match=r"fer_kit\.data\.csvparse is deprecated"):
+        old = importlib.import_module("fer_kit.data.csvparse")
+    for name in old.__all__:
+        assert getattr(old, name) is getattr(_csvparse, name, None) or name == "format_pixels"
+    assert old.format_pixels is format_pixels and old.FERDataError is FERDataError

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fer_kit import cli, train
-from fer_kit.data import Split, io
+from fer_kit.data import Split, _cache, io
 from fer_kit.data.csvparse import FERDataError
 
 SETTINGS = settings(max_examples=25, deadline=None,
@@ -190,7 +190,7 @@ def test_cache_with_pickled_objects_is_not_loaded(tmp_path, rng):
     x = rng.integers(0, 255, (3, 48, 48, 1), dtype=np.uint8)
     csv = dio.write_fer2013(tmp_path / "fer2013.csv", x, np.array([1, 2, 3]), np.zeros(3, int))
     dio.read_csv(csv)
-    cache = dio._cache_file(csv)
+    cache = _cache._cache_file(csv)
     np.savez(cache, x=np.array([object()], dtype=object))  # a pickle where arrays should be
     again = dio.read_csv(csv)  # refused (allow_pickle=False), re-parsed, rebuilt
     np.testing.assert_array_equal(again.x, x)
@@ -329,13 +329,13 @@ def test_a_full_disk_skips_the_optional_parse_cache_with_a_warning(tmp_path, rng
     def full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(io.os, "pwrite", full)
+    monkeypatch.setattr(os, "pwrite", full)
     need = f"it needs {(128 + x.nbytes):,} bytes"  # the .npy: header and pixels
     with pytest.warns(io.CacheWarning, match=r"parse cache not written \(.*: no space left on "
                                              rf"the device \(.* free in .*; {need}\)\)"):
         parsed = io.read_csv(csv)
     np.testing.assert_array_equal(parsed.x, x)
-    assert not list(io._cache_file(csv).parent.iterdir())  # no cache, no temporary files
+    assert not list(_cache._cache_file(csv).parent.iterdir())  # no cache, no temporary files
 
 
 FULL_DISK_SCRIPT = textwrap.dedent("""

@@ -4,16 +4,27 @@ version in the cache key, and (when the model is cached) a real FER2013 model's 
 from __future__ import annotations
 
 import hashlib
+import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fer_kit import pretrained
-from fer_kit.data import synth
+from fer_kit.data import _render, synth
 
 # Read before conftest points FER_KIT_CACHE at a temporary folder: the pretrained model
 # is looked for where `fer-kit fetch pretrained` puts it. Tests never download it.
 _CACHED_MODEL = pretrained.model_path()
+
+
+def _synthfer_v3():
+    """benchmarks/synthfer_v3.py, version 3's flat faces (kept beside bench_realism.py)."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "synthfer_v3.py"
+    spec = importlib.util.spec_from_file_location("synthfer_v3", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def test_shapes_and_types(synth_small):
@@ -80,17 +91,18 @@ def test_mask_share_is_defined_for_every_face():
 
 
 def test_versions_3_and_4_are_still_reachable_and_differ():
-    v3 = synth.generate(300, seed=5, version=3)
+    v3 = _synthfer_v3().generate(300, seed=5)  # version 3 now lives in benchmarks/
     v4 = synth.generate(300, seed=5, version=4)
     v5 = synth.generate(300, seed=5)
     assert synth.VERSION == 5 and v3.params.shape == v4.params.shape == v5.params.shape
     assert not v3.params[:, 7:].any()  # v3 has no knit, cheek, lip raise or stretch
     assert np.abs(v3.x.astype(int) - v4.x.astype(int)).mean() > 10
     assert np.abs(v4.x.astype(int) - v5.x.astype(int)).mean() > 10
-    np.testing.assert_array_equal(v3.x, synth.generate(300, seed=5, version=3).x)
+    np.testing.assert_array_equal(v3.x, _synthfer_v3().generate(300, seed=5).x)
     assert (v4.y != v4.y_clean).mean() < (v5.y != v5.y_clean).mean()  # 3% against v5's default
-    with pytest.raises(ValueError, match="version must be one of"):
-        synth.generate(10, version=2)
+    for gone in (2, 3):
+        with pytest.raises(ValueError, match="version must be one of"):
+            synth.generate(10, version=gone)
 
 
 def test_version_4_reads_none_of_version_5s_settings(monkeypatch):
@@ -140,7 +152,7 @@ def test_v5_faces_are_read_by_a_real_fer2013_model():
     pred = read(even)
     recall = np.array([np.mean(pred[even.y_clean == c] == c) for c in range(7)])
     assert (np.delete(recall, 1) >= 0.30).all(), recall.round(3)
-    v3 = synth.generate(700, seed=21, version=3, **faces)
+    v3 = _synthfer_v3().generate(700, seed=21, **faces)
     assert np.mean(read(v3) == v3.y_clean) < acc - 0.1
 
 
@@ -150,11 +162,11 @@ def test_fast_hypot_and_blur_match_numpy_and_scipy():
     from scipy import ndimage
     rng = np.random.default_rng(0)
     x, y = (rng.normal(0, 3, (4, 48, 48)).astype(np.float32) for _ in range(2))
-    np.testing.assert_allclose(synth._hypot(x, y), np.hypot(x, y), rtol=2.5e-7, atol=0)
+    np.testing.assert_allclose(_render._hypot(x, y), np.hypot(x, y), rtol=2.5e-7, atol=0)
     img = rng.random((3, 48, 48)).astype(np.float32)
     for axis in (1, 2):
         want = ndimage.correlate1d(img, np.float32([0.25, 0.5, 0.25]), axis=axis, mode="nearest")
-        np.testing.assert_allclose(synth._blur1(img, axis), want, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(_render._blur1(img, axis), want, rtol=1e-6, atol=1e-7)
 
 
 def test_a_fifth_of_v4_surprise_faces_are_fearful_and_nothing_else_changes(monkeypatch):

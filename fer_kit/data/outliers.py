@@ -1,5 +1,5 @@
-"""Outlier detection for FER images (seed 003 found all-zero images with
-inconsistent labels, and images that are not faces, in FER2013).
+"""Outlier detection for FER images: report 003 found all-zero images with inconsistent
+labels, and images that are not faces, in FER2013.
 
 Three detectors, one table with one row per image:
   * blank or near-constant images (pixel standard deviation below a threshold);
@@ -7,38 +7,21 @@ Three detectors, one table with one row per image:
   * non-face candidates: images whose edge layout correlates poorly with the pool's own
     mean face.
 
-The non-face test (issue 12). Each image is described by its histograms of oriented
-gradients (HOG, Dalal & Triggs 2005: 9 unsigned orientation bins, 2x2-cell blocks,
-L2-Hys normalisation) at two cell sizes, 6 px (brows, eyes, nose, mouth) and 12 px (the
-outline of the face), so lighting and contrast hardly matter. The score is one minus
-the correlation with the pool's mean HOG, the mean refit twice without the least
-face-like fifth (the pool is mostly, not only, faces): a distance from a face space of
-one direction, the mean face (Moghaddam & Pentland 1997, with no principal directions).
-An image is a candidate when its robust z-score (median and MAD of the scores of the
-pool the mean was fit on) passes Chauvenet's criterion, one-sided: fewer than
-``alpha`` = 0.5 images of a pool of that size would score that high if the scores of
-faces were normal. The threshold is the pool's own; no labels are used.
+The non-face test. Each image is described by its histograms of oriented gradients
+(HOG, Dalal & Triggs 2005: 9 unsigned orientation bins, 2x2-cell blocks, L2-Hys
+normalisation) at two cell sizes, 6 px (brows, eyes, nose, mouth) and 12 px (the outline
+of the face), so lighting and contrast hardly matter. The score is one minus the
+correlation with the pool's mean HOG, the mean refit twice without the least face-like
+fifth (the pool is mostly, not only, faces): a distance from a face space of one
+direction, the mean face (Moghaddam & Pentland 1997, with no principal directions: with
+100 real faces, more directions fitted smooth non-faces too). An image is a candidate
+when its robust z-score (median and MAD of the scores of the pool the mean was fit on)
+passes Chauvenet's criterion, one-sided: fewer than ``alpha`` = 0.5 images of a pool of
+that size would score that high if the scores of faces were normal. The threshold is
+the pool's own; no labels are used.
 
-What was measured (tests/test_outliers.py), with the detector fit on the pool it screens:
-  * scikit-image's 100 real faces (``lfw_subset``, 48x48) plus 10 non-faces, 5 mixes:
-    ROC AUC 0.997 against lfw's non-face patches and 0.997 against 48x48 crops of other
-    photographs; at the default threshold recall 1.00 / 0.96 with 1% of faces flagged.
-  * SynthFER v4, 4,000 images with 1% non-faces (seeds 11 / 12): precision 0.90 / 0.86,
-    recall 0.94 / 1.00, ROC AUC 0.9995 / 0.9998.
-
-What it replaced, and why:
-  * the PCA reconstruction error of per-image standardised pixels measures detail, not
-    faceness: real faces have more detail than smooth non-face patches, so on
-    scikit-image's photographs it ranked faces as *more* anomalous (ROC AUC 0.10-0.15);
-  * the correlation of the coarse, histogram-equalised pixel layout with the mean face
-    (AUC 0.980 / 0.986 on the real mixes, 0.93 on SynthFER, whose faces move by about
-    2 pixels) and a face space fitted to it; recall 0.64 / 0.54 on the real mixes.
-  * Principal directions of the HOG features (distance in and from a face space with
-    more than one direction) were measured on the same real mixes and did not hold up:
-    one direction besides the mean lifted the AUC on photo crops (0.999) and SynthFER
-    (0.9999) but dropped it on lfw's patches to 0.94 (lowest pool 0.75; four
-    directions: 0.76), as 100 faces are too few to fit how faces vary and a direction
-    such as overall shading also fits smooth non-faces.
+What it scores on real faces and on SynthFER, and the detectors it replaced:
+benchmarks/results/decisions_data.md.
 """
 from __future__ import annotations
 

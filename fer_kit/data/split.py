@@ -1,6 +1,6 @@
 """Train/validation split and horizontal-flip doubling, in the right order.
 
-Both seeds hold out 10% for validation. Seed 000 doubles its data by mirroring
+Both reports hold out 10% for validation. Report 000 doubles its data by mirroring
 every image, then splits; that leaks the mirror twin of most validation images
 into training, so validation accuracy overstates test accuracy. fer_kit splits
 first and doubles only the training part; ``mirror_leak`` shows the difference
@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
-from .io import Split
+from .dataset import Split
 
 
 def split_indices(y: np.ndarray, val_fraction: float = 0.1, seed: int = 0
@@ -43,7 +43,7 @@ def train_val_split(split: Split, val_fraction: float = 0.1, seed: int = 0) -> t
 
 
 def flip_double(split: Split) -> Split:
-    """Append the horizontal mirror of every image (seed 000: 28,709 -> 57,418 images).
+    """Append the horizontal mirror of every image (report 000: 28,709 -> 57,418 images).
 
     Apply it to the training part only, after ``train_val_split``.
     """
@@ -56,7 +56,7 @@ def flip_double(split: Split) -> Split:
 def mirror_leak(y: np.ndarray, val_fraction: float = 0.1, seed: int = 0) -> pd.DataFrame:
     """How many validation images have their mirror twin (or original) in training.
 
-    Compares flipping before splitting (seed 000's order) with splitting first.
+    Compares flipping before splitting (report 000's order) with splitting first.
 
     Returns:
         DataFrame indexed by order with columns val_images, twin_in_train, share.
