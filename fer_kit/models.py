@@ -54,16 +54,33 @@ def with_preprocessing(net: keras.Model, layers_in_front: list) -> keras.Model:
     input, "pixels", takes uint8 or float images 0-255; every layer of ``net`` (and its
     weights) is shared, and its layers stay reachable by name (for ``fk.vis``).
 
-    A subclassed (non-functional) model is wrapped as one layer instead.
+    A functional model is re-run layer by layer on the new input by Keras's public
+    ``clone_model`` (its layers reused, not copied), the front layers put in where a
+    layer reads the input. A Sequential or subclassed model is wrapped as one layer.
     """
     pixels = keras.Input(net.input_shape[1:], name="pixels")
-    x = pixels
-    for layer in layers_in_front:
-        x = layer(x)
-    try:  # a functional model's graph, run on the new tensor with the same layers
-        out = net._run_through_graph(x, operation_fn=lambda layer: layer)
-    except AttributeError:
-        out = net(x)
+    front = []  # the front layers' output, made once, at the first layer that reads pixels
+
+    def through_front(t):
+        if t is not pixels:
+            return t
+        if not front:
+            x = pixels
+            for layer in layers_in_front:
+                x = layer(x)
+            front.append(x)
+        return front[0]
+
+    if isinstance(net, keras.Sequential) or getattr(net, "inputs", None) is None:
+        return keras.Model(pixels, net(through_front(pixels)), name=net.name)
+
+    def call_function(layer, *args, **kwargs):
+        args, kwargs = keras.tree.map_structure(through_front, (args, kwargs))
+        return layer(*args, **kwargs)
+    copy = keras.models.clone_model(net, input_tensors=pixels, clone_function=lambda layer: layer,
+                                    call_function=call_function)
+    # a fresh model on the copy's outputs: clone_model would also copy net's compile state
+    out = copy.outputs[0] if len(copy.outputs) == 1 else copy.outputs
     return keras.Model(pixels, out, name=net.name)
 
 

@@ -61,3 +61,52 @@ def test_param_table_sets_widths_side_by_side_with_keras_counts():
     assert t.loc["trainable", "full"] == 6_396_231  # the count seed 003 reports
     assert t.loc["block1_conv1", "full"] == full.get_layer("block1_conv1").count_params() == 640
     assert t.drop(index=["total", "trainable"]).sum().tolist() == t.loc["total"].tolist()
+
+
+# ---- with_preprocessing: Keras's public clone_model, layers shared ----------------------------
+def _front():
+    return [keras.layers.Rescaling(1 / 255.0), keras.layers.Normalization(mean=0.5,
+                                                                          variance=0.04)]
+
+
+def _by_hand(x):
+    """The two front layers written out: x / 255, then (x - 0.5) / sqrt(0.04)."""
+    return (x / 255.0 - 0.5) / np.sqrt(0.04)
+
+
+def test_with_preprocessing_is_one_flat_model_on_the_same_layers():
+    net = models.build("cnn3", width=0.1)
+    net.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+    model = models.with_preprocessing(net, _front())
+    assert model.name == net.name and model.input.name == "pixels"
+    assert [type(lay).__name__ for lay in model.layers][:4] == [
+        "InputLayer", "Rescaling", "Normalization", "Conv2D"]
+    assert not any(isinstance(lay, keras.Model) for lay in model.layers)  # flat: fk.vis sees conv1
+    assert model.get_layer("conv1") is net.get_layer("conv1")
+    assert {id(v) for v in net.weights} <= {id(v) for v in model.weights}
+    assert not model.compiled  # a fresh model, not clone_model's compiled copy
+    x = np.random.default_rng(0).uniform(0, 255, (3, 48, 48, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), net.predict(_by_hand(x), verbose=0),
+                               atol=1e-5)
+
+
+def test_with_preprocessing_puts_the_front_in_once_where_two_layers_read_the_input():
+    inp = keras.Input((4, 4, 1))
+    out = keras.layers.Add()([keras.layers.Conv2D(2, 1, name="a")(inp),
+                              keras.layers.Conv2D(2, 3, padding="same", name="b")(inp)])
+    net = keras.Model(inp, keras.layers.Flatten()(out), name="two_readers")
+    model = models.with_preprocessing(net, _front())
+    assert sum(isinstance(lay, keras.layers.Rescaling) for lay in model.layers) == 1
+    x = np.random.default_rng(1).uniform(0, 255, (2, 4, 4, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), net.predict(_by_hand(x), verbose=0),
+                               atol=1e-5)
+
+
+def test_with_preprocessing_wraps_a_sequential_model_as_one_layer():
+    net = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(),
+                            keras.layers.Dense(3)], name="seq")
+    model = models.with_preprocessing(net, _front())
+    assert model.layers[-1] is net
+    x = np.random.default_rng(2).uniform(0, 255, (2, 4, 4, 1)).astype("float32")
+    np.testing.assert_allclose(model.predict(x, verbose=0), net.predict(_by_hand(x), verbose=0),
+                               atol=1e-5)

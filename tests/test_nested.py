@@ -13,7 +13,8 @@ from fer_kit.keras_vis.master.visualization import visualize_cam as master_cam
 from fer_kit.keras_vis.master.visualization import visualize_saliency as master_saliency
 from fer_kit.keras_vis.utils import utils
 from fer_kit.keras_vis.visualization import visualize_activation, visualize_cam
-from fer_kit.vis import _graph, find
+from fer_kit._keras_internals import run_graph
+from fer_kit.vis import find
 
 
 def _sequential_backbone_pair():
@@ -172,7 +173,7 @@ def test_cascading_randomization_walks_into_the_backbone():
 
 # ---- the private Keras call, pinned ---------------------------------------------------------
 def test_run_graph_recomputes_the_model_and_public_clone_model_cannot_take_a_delta():
-    """``_graph.run_graph`` is the only private Keras call (``_run_through_graph``); this
+    """``run_graph`` is one of two private Keras calls (``_run_through_graph``); this
     pins it, and the two reasons the public ``clone_model`` cannot replace it. If Keras
     lifts them, move surgery to ``clone_model``."""
     nested, _ = _sequential_backbone_pair()
@@ -183,7 +184,7 @@ def test_run_graph_recomputes_the_model_and_public_clone_model_cannot_take_a_del
         calls.append(layer.name)
         return layer(*args, **kwargs)
     inp = keras.Input((24, 24, 3))
-    copy = keras.Model(inp, _graph.run_graph(nested, [inp], call_fn))
+    copy = keras.Model(inp, run_graph(nested, [inp], call_fn))
     np.testing.assert_allclose(copy.predict(x, verbose=0), nested.predict(x, verbose=0),
                                atol=1e-6)
     assert calls == ["backbone", "gap", "predictions"]

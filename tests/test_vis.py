@@ -373,3 +373,14 @@ def test_preprocessing_layers_first_gradients_are_wrt_raw_pixels():
     np.testing.assert_allclose(g, ref, rtol=1e-4, atol=1e-7)
     assert vis.gradcam(model, x, t).shape == (3, 20, 16)
     assert vis.saliency(model, x, t, modifier="guided").shape == (3, 20, 16)
+
+
+def test_keras_vis_names_moved_out_of_fk_vis_with_a_pointer():
+    """fer_kit.keras_vis imports fer_kit.vis, so fk.vis no longer re-exports keras-vis's calls;
+    the old names answer with the import that replaces them."""
+    with pytest.raises(AttributeError, match=r"from fer_kit\.keras_vis\.visualization import "
+                                             r"visualize_saliency"):
+        vis.visualize_saliency  # noqa: B018
+    with pytest.raises(AttributeError, match=r"has no attribute 'no_such_name'"):
+        vis.no_such_name  # noqa: B018
+    assert not any(name.startswith("visualize_") for name in vis.__all__)

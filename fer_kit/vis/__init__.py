@@ -8,7 +8,8 @@ module             what is in it
 ``find``           layers by index, name, path ('backbone/conv_b'), nested models opened
 ``surgery``        the weight-sharing graph copy: logits, backprop modifiers (the table)
 ``autodiff``       the backend seam: one gradient function per backend (TF, JAX, torch)
-``explainer``      ``Explainer(model)``: owns a model's graphs and compiled functions
+``base``           ``ExplainerBase``: a model's graphs, compiled functions, gradients
+``explainer``      ``Explainer(model)``: the base with every technique as a method
 ``backprop``       ``saliency``: vanilla, guided, deconvnet, SmoothGrad; ``scale_to_unit``
 ``attribution``    ``integrated_gradients``, ``completeness_gap``
 ``cam``            ``gradcam`` (Grad-CAM, Grad-CAM++)
@@ -20,7 +21,9 @@ module             what is in it
 
 keras-vis's calls (``visualize_saliency``, ``visualize_cam``, ``visualize_activation``)
 live in ``fer_kit.keras_vis``, a drop-in for ``vis.*`` as keras-vis 0.4.1 had them (jet
-images); they are re-exported here. Master's float maps: ``fer_kit.keras_vis.master``.
+images): ``from fer_kit.keras_vis.visualization import visualize_saliency``. Master's
+float maps: ``fer_kit.keras_vis.master``. ``fer_kit.keras_vis`` is built on this package
+and imports it, never the other way round.
 
 Every function takes a Keras model (a one-off Explainer is made and dropped) or an
 ``Explainer`` (its graphs are reused). The model you pass is never changed.
@@ -41,11 +44,6 @@ from .sanity import (METHODS, adebayo_reading, cascading_randomization, explain,
                      rank_corr, sanity_verdict)
 from .find import find_layer_idx, get_layer, last_conv_layer
 from .surgery import MODIFIERS
-
-# keras-vis's three calls (after the modules above: fer_kit.keras_vis imports them)
-from ..keras_vis.grad_modifiers import NAMES as GRAD_MODIFIERS  # noqa: E402
-from ..keras_vis.visualization import (  # noqa: E402
-    visualize_activation, visualize_cam, visualize_saliency)
 
 
 def gradients(model, images, targets=None, **kwargs):
@@ -71,10 +69,26 @@ def normalize(maps: np.ndarray) -> np.ndarray:
     return scale_to_unit(maps)
 
 
-__all__ = ["Ascent", "Explainer", "GRAD_MODIFIERS", "METHODS", "MODIFIERS",
+#: keras-vis's names, once re-exported here; they live in fer_kit.keras_vis, which imports
+#: this package (a re-export here would be an import against the package order)
+_MOVED = {"visualize_saliency": "from fer_kit.keras_vis.visualization import visualize_saliency",
+          "visualize_cam": "from fer_kit.keras_vis.visualization import visualize_cam",
+          "visualize_activation": "from fer_kit.keras_vis.visualization import "
+                                  "visualize_activation",
+          "GRAD_MODIFIERS": "from fer_kit.keras_vis.grad_modifiers import NAMES"}
+
+
+def __getattr__(name: str):
+    """A one-line pointer for keras-vis's names, which moved to ``fer_kit.keras_vis``."""
+    if name in _MOVED:
+        raise AttributeError(f"fer_kit.vis.{name} is keras-vis's name and lives in "
+                             f"fer_kit.keras_vis now: {_MOVED[name]}")
+    raise AttributeError(f"module 'fer_kit.vis' has no attribute {name!r}")
+
+
+__all__ = ["Ascent", "Explainer", "METHODS", "MODIFIERS",
            "cascading_randomization", "completeness_gap", "deprocess", "explain", "as_explainer",
            "feature_maps", "find_layer_idx", "get_layer", "gradcam", "gradients",
            "integrated_gradients", "kernels", "last_conv_layer", "mask_share", "maximize",
            "normalize", "predicted_class", "rank_corr", "saliency", "scale_to_unit",
-           "smooth_gradients", "target_model", "visualize_activation", "visualize_cam",
-           "visualize_saliency"]
+           "smooth_gradients", "target_model"]

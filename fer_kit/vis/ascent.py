@@ -14,7 +14,7 @@ from scipy.ndimage import correlate
 from tqdm.auto import tqdm
 
 from . import autodiff
-from .explainer import as_explainer
+from .base import as_base
 
 
 @dataclass
@@ -108,7 +108,7 @@ def maximize(model, layer, filters, *, steps: int = 100, lr: float = 10.0, l2: f
             so the images stay images the model could be shown. None: keras.io's scale.
         modifier: backprop rule (None, 'guided', 'deconvnet').
     """
-    ex = as_explainer(model)
+    ex = as_base(model)
     graph = ex.graph(layer, logits=logits, modifier=modifier)
     shape = tuple(ex.model.input_shape[1:])
     n = len(filters)

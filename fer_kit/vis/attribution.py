@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import autodiff
-from .explainer import as_explainer
+from .base import as_base
 
 
 def integrated_gradients(model, images, targets=None, *, baseline=None, steps: int = 32,
@@ -30,7 +30,7 @@ def integrated_gradients(model, images, targets=None, *, baseline=None, steps: i
         (N, H, W, C) attributions; ``completeness_gap`` measures how close each image's
         sum comes to its score difference.
     """
-    ex = as_explainer(model)
+    ex = as_base(model)
     x = np.asarray(images, np.float32)
     x0 = np.zeros_like(x[:1]) if baseline is None else np.broadcast_to(
         np.asarray(baseline, np.float32), x.shape[1:])[None]
@@ -47,7 +47,7 @@ def integrated_gradients(model, images, targets=None, *, baseline=None, steps: i
 def completeness_gap(model, images, attributions, targets, baseline=None,
                      layer=-1) -> np.ndarray:
     """Per image: |sum(attributions) - (score(x) - score(baseline))| / |score difference|."""
-    ex = as_explainer(model)
+    ex = as_base(model)
     x = np.asarray(images, np.float32)
     x0 = np.zeros_like(x) if baseline is None else np.broadcast_to(
         np.asarray(baseline, np.float32), x.shape).copy()

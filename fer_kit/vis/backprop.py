@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .explainer import as_explainer
+from .base import as_base
 
 _EPS = 1e-7
 
@@ -30,7 +30,7 @@ def smooth_gradients(model, images, targets, *, samples: int, noise: float = 0.2
                      seed: int = 0, **kwargs) -> np.ndarray:
     """SmoothGrad (Smilkov et al. 2017): the mean gradient over ``samples`` noisy copies,
     noise sd ``noise`` times each image's value range. kwargs go to ``gradients``."""
-    ex = as_explainer(model)
+    ex = as_base(model)
     x = np.asarray(images, np.float32)
     rng = np.random.default_rng(seed)
     axes = tuple(range(1, x.ndim))
@@ -62,7 +62,7 @@ def saliency(model, images, targets=None, *, layer=-1, modifier=None, absolute: 
     Returns:
         (N, H, W) maps, or (N, H, W, C) with ``keepdims``.
     """
-    ex = as_explainer(model)
+    ex = as_base(model)
     x = np.asarray(images, np.float32)
     if targets is None:
         targets = ex.predicted_class(x)

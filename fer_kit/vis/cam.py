@@ -12,7 +12,7 @@ from scipy.ndimage import zoom
 
 from . import find
 from .backprop import scale_to_unit
-from .explainer import as_explainer
+from .base import as_base
 
 
 def cam_weights(acts: np.ndarray, grads: np.ndarray, scores: np.ndarray,
@@ -52,7 +52,7 @@ def gradcam(model, images, targets=None, *, layer=None, plus: bool = False,
     Returns:
         (N, H, W) maps (the layer's size if not ``expand``), ReLU applied.
     """
-    ex = as_explainer(model)
+    ex = as_base(model)
     conv = find.last_conv_layer(ex.model) if layer is None else ex.layer(layer)
     x = np.asarray(images, np.float32)
     acts, grads, scores = ex.gradients(x, targets, layer=target_layer, modifier=modifier,

@@ -17,7 +17,7 @@ from .backprop import saliency, scale_to_unit
 from .attribution import integrated_gradients
 from .cam import gradcam
 from . import find
-from .explainer import Explainer, as_explainer
+from .base import ExplainerBase, as_base
 
 METHODS = {
     "vanilla": lambda ex, x, t: saliency(ex, x, t),
@@ -38,7 +38,7 @@ def explain(model, images, targets=None, methods=None) -> dict[str, np.ndarray]:
         model: a Keras model or an ``Explainer`` (its graphs are reused).
         methods: names from ``METHODS`` (default: all).
     """
-    ex = as_explainer(model)
+    ex = as_base(model)
     names = list(METHODS) if methods is None else list(methods)
     unknown = [m for m in names if m not in METHODS]
     if unknown:
@@ -78,12 +78,12 @@ def cascading_randomization(model, images, targets=None, methods=None, seed: int
         DataFrame (step, layer, method, spearman): step 0 is the trained model;
         step k has the top k weighted layers randomized.
     """
-    model = model.model if isinstance(model, Explainer) else model
+    model = model.model if isinstance(model, ExplainerBase) else model
     names = list(METHODS) if methods is None else list(methods)
     x = np.asarray(images, np.float32)
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
-    ex = Explainer(copy)  # its graphs share copy's variables: each step is seen at once
+    ex = ExplainerBase(copy)  # its graphs share copy's variables: each step is seen at once
     if targets is None:
         targets = ex.predicted_class(x)
     ref = explain(ex, x, targets, names)

@@ -3,13 +3,13 @@
 keras-vis edited the model in place (``layer.activation = linear`` and a reload) and
 overrode TensorFlow's gradient registry by name. Here nothing of the user's model is
 changed, not even for a moment: each layer is called again on new symbolic inputs
-(``fer_kit.vis._graph.run_graph``, the walk Keras's ``clone_model`` makes with
+(``fer_kit._keras_internals.run_graph``, the walk Keras's ``clone_model`` makes with
 ``clone_function=lambda layer: layer``), so the copy uses the very same variables. A
 model nested in the model (a transfer-learning backbone) is opened the same way: its
 layers join the copy, so modifiers reach its activations and its layers can be
 explained. Where a layer must act differently, a small wrapper layer runs the user's
-layer's ``call`` (or a *twin*: a shallow copy that holds the same variable objects, with
-a linear activation) and adds the backward rule.
+layer's ``call`` (or a *twin*, ``fer_kit._keras_internals.linear_twin``: a shallow copy that
+holds the same variable objects, with a linear activation) and adds the backward rule.
 
 Backprop modifiers, for an element-wise activation ``y = f(z)`` with incoming
 gradient ``g`` (``dL/dy``):
@@ -35,7 +35,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from ._graph import run_graph
+from .._keras_internals import linear_twin, run_graph
 from .find import CONV_TYPES, find_layer_idx, get_layer, last_conv_layer  # noqa: F401
 
 MODIFIERS = (None, "guided", "deconvnet")
@@ -72,18 +72,6 @@ def _gate(x):
     return ops.multiply(x, 1.0), grad
 
 
-def _twin(layer):
-    """A shallow copy of ``layer`` holding the same variable objects, activation linear.
-
-    ``copy.copy`` would go through Keras's ``__reduce__`` (get_config) and make new
-    variables; the twin is never called through ``__call__``, so no graph node is added.
-    """
-    twin = object.__new__(type(layer))
-    twin.__dict__.update(layer.__dict__)
-    twin.__dict__["activation"] = keras.activations.linear
-    return twin
-
-
 class _Rewired(keras.layers.Layer):
     """Runs ``inner``'s computation on its own variables, as logits or with a modifier."""
 
@@ -92,7 +80,7 @@ class _Rewired(keras.layers.Layer):
         self.inner = inner  # tracked: the copy's variables are the user's
         self.mode = mode
         self._is_act_layer = isinstance(inner, ACTIVATION_LAYERS)
-        object.__setattr__(self, "_linear", None if self._is_act_layer else _twin(inner))
+        object.__setattr__(self, "_linear", None if self._is_act_layer else linear_twin(inner))
 
     def call(self, x):
         if self.mode == "logits":  # a layer with activation='softmax'
