@@ -10,8 +10,7 @@ draw (classes, action parameters, outliers, labels); this module only draws it.
 Every random number a face needs is drawn first, for the whole block
 (``draw_face_randoms``), so the images do not depend on how the block is cut into
 chunks; each chunk is then drawn with NumPy broadcasting over (B, 48, 48) coordinate
-grids, one part of the face per function. Measurements of the renderer's speed are in
-benchmarks/results/decisions_data.md.
+grids, one part of the face per function. Its speed: benchmarks/bench_synth.py.
 """
 from __future__ import annotations
 
