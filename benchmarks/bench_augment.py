@@ -32,7 +32,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
-    from fer_kit import pipeline
+    import tf_pipeline as pipeline  # benchmarks/tf_pipeline.py (TensorFlow only)
     from fer_kit.augment import AugmentConfig
     from fer_kit.data import synth
 

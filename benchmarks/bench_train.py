@@ -29,14 +29,15 @@ KERAS_WARP = "seed 003, Keras's affine_transform"
 def _keras_warp_layer():
     """fer_kit's RandomAffine with its PyTorch fast path turned off (what it was before)."""
     from fer_kit import augment
+    from fer_kit.backend import warp
 
     class KerasWarp(augment.RandomAffine):
         def call(self, images, training=None):
-            saved, augment._TORCH_PADDING = augment._TORCH_PADDING, {}
+            saved, warp._TORCH_PADDING = warp._TORCH_PADDING, {}
             try:
                 return super().call(images, training)
             finally:
-                augment._TORCH_PADDING = saved
+                warp._TORCH_PADDING = saved
     return KerasWarp
 
 
@@ -83,7 +84,7 @@ def main() -> None:
             fit = functools.partial(net.fit, x, y, batch_size=args.batch, epochs=1,
                                     verbose=0, shuffle=True)
         else:
-            from fer_kit import pipeline
+            import tf_pipeline as pipeline  # benchmarks/tf_pipeline.py (TensorFlow only)
             ds = pipeline.make_dataset(d.x[:n], y, augment=aug, batch_size=args.batch,
                                        shuffle=True, seed=0, drop_remainder=True)
             fit = functools.partial(net.fit, ds, epochs=1, verbose=0)

@@ -1,5 +1,10 @@
 """tf.data assembly: uint8 arrays -> float -> augment (training only) -> normalize -> batches.
 
+TensorFlow only, and used only by the benchmarks (``bench_augment.py``, ``bench_train.py``):
+the kit itself trains from NumPy arrays on every backend, with the augmentation as a layer
+in the model (``fer_kit.augment.RandomAffine``). It was ``fer_kit.pipeline`` until the
+backend code moved into ``fer_kit.backend`` (issue 23); tests/test_tf_pipeline.py tests it.
+
 The order is ImageDataGenerator's (random_transform, then standardize), but the
 work is batched and runs in parallel with training (map on whole batches,
 prefetch). Deterministic for a seed: shuffling and augmentation draw from seeds
@@ -10,8 +15,27 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
-from .augment import AugmentConfig, augment_batch_tf
-from .preprocess import Chain, FeaturewiseNormalizer, Rescale, SamplewiseNormalizer
+from fer_kit.augment import AugmentConfig, sample_params, transform_vectors
+from fer_kit.backend.warp import warp_tf
+from fer_kit.preprocess import Chain, FeaturewiseNormalizer, Rescale, SamplewiseNormalizer
+
+
+def sample_tf(cfg: AugmentConfig, batch: int, height: int, width: int, seed):
+    """``sample_params`` with TensorFlow's stateless RNG (seed: (2,) int), for tf.data."""
+    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 6)
+    return sample_params(cfg, height, width,
+                         lambda k, lo, hi: tf.random.stateless_uniform([batch], seeds[k], lo, hi),
+                         tf)
+
+
+def augment_batch_tf(images, cfg: AugmentConfig, seed):
+    """Randomly augment a float batch (B, H, W, C) in TensorFlow (for tf.data)."""
+    if cfg.is_identity:
+        return images
+    shape = tf.shape(images)
+    h, w = images.shape[1], images.shape[2]
+    params = sample_tf(cfg, shape[0], h, w, seed)
+    return warp_tf(images, transform_vectors(*params, h, w, tf), cfg.fill_mode, cfg.cval)
 
 
 def normalize_tf(normalizer):

@@ -23,7 +23,7 @@ from . import config  # noqa: E402
 from .config import EMOTIONS, IMAGE_SHAPE, NUM_CLASSES, get_profile, setup  # noqa: E402
 
 __version__ = "0.2.0"  # the one place it is written (pyproject.toml reads it)
-_LAZY = {"data", "resources", "preprocess", "augment", "pipeline", "models", "train",
+_LAZY = {"data", "resources", "preprocess", "augment", "models", "train",
          "evaluate", "plots", "layers", "vis", "keras_vis", "pretrained", "ablation", "theory",
          "notebooks"}
 

@@ -25,13 +25,12 @@ import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from . import atomic, evaluate, models, train
+from . import atomic, backend, evaluate, models, train
 from .augment import AugmentConfig
 from .config import ConfigError, Profile, get_profile, runs_dir
 from .data.io import Dataset, Split
@@ -183,8 +182,8 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
 
     todo = [(n, s) for s in seeds for n in names if (n, s) not in rows]
     # Each row is a new model trained briefly: on a CPU under TensorFlow, XLA's compile time
-    # outweighs what it saves (3 rows of the demo: 46 s without, 61 s with, same figures).
-    jit = False if keras.backend.backend() == "tensorflow" and not train.accelerator() else "auto"
+    # outweighs what it saves (fer_kit.backend.jit_pays_off)
+    jit = "auto" if backend.jit_pays_off() else False
     clean = None  # the pool without its detected outliers, for the rows that ask for it
     for name, s in tqdm(todo, desc="ablation", unit="run", disable=not todo):
         options = dict(CONFIGS[name])

@@ -5,11 +5,9 @@ degrees, width/height_shift_range as fractions, horizontal_flip, zoom_range,
 fill_mode 'nearest' by default). Rotation, shift, zoom and flip are composed
 into one 3x3 matrix per image and applied in one bilinear warp, on a batch:
 
-* in tf.data (``fk.pipeline``), so the CPU augments while the model trains: for
-  fill_mode 'nearest' as four gathers that XLA compiles into one loop, else with
-  TensorFlow's ImageProjectiveTransformV3;
-* in the model (``AugmentConfig.to_layer()``) with ``keras.ops.image.affine_transform``,
-  on any backend and on the GPU;
+* in the model (``AugmentConfig.to_layer()``), on any backend and on the GPU, by the
+  running backend's fastest warp (``fer_kit.backend.warp``: XLA-compiled gathers on
+  TensorFlow, ``grid_sample`` on PyTorch, ``keras.ops.image.affine_transform`` elsewhere);
 * ``to_image_data_generator()`` gives the legacy generator for old homework code.
 
 The geometry is ImageDataGenerator's ``apply_transform`` exactly (centre at
@@ -27,7 +25,10 @@ import keras
 import numpy as np
 from keras import ops
 
-_FILL = {"nearest": "NEAREST", "constant": "CONSTANT", "reflect": "REFLECT", "wrap": "WRAP"}
+from .backend import warp as _warp
+from .backend.tf import image_data_generator
+
+_FILL = _warp.FILL_MODES
 #: where ImageDataGenerator's arguments that AugmentConfig does not take went
 _LEGACY = "fer_kit.legacy.preprocessing.image.ImageDataGenerator (all of Keras 2's arguments)"
 _NORMALIZE = "fer_kit.preprocess's normalizers (make_normalizer), or " + _LEGACY
@@ -94,9 +95,8 @@ class AugmentConfig:
                 and self.zoom_bounds == (1.0, 1.0))
 
     def to_image_data_generator(self, **kwargs):
-        """The equivalent legacy ``ImageDataGenerator`` (deprecated in Keras 3)."""
-        from tensorflow.keras.preprocessing.image import ImageDataGenerator
-        return ImageDataGenerator(**asdict(self), **kwargs)
+        """The equivalent legacy ``ImageDataGenerator`` (deprecated in Keras 3; TensorFlow only)."""
+        return image_data_generator()(**asdict(self), **kwargs)
 
     def to_layer(self, seed: int | None = None):
         """A Keras layer that augments in the model (training only), on any backend."""
@@ -110,7 +110,7 @@ def transform_vectors(theta, tx, ty, zx, zy, flip, height: int, width: int, xp):
         theta: rotation in degrees, (B,). tx: column shift in pixels (the legacy
             ``tx``), ty: row shift; zx, zy: zoom of columns and rows; flip: 0/1, (B,).
         height, width: image size.
-        xp: the array module, ``tensorflow`` or ``keras.ops`` (same code for both).
+        xp: the array module, ``keras.ops`` or ``tensorflow`` (same code for both).
 
     Returns:
         (B, 8) [a0, a1, a2, b0, b1, b2, c0, c1] mapping an output pixel (x=col, y=row)
@@ -141,7 +141,7 @@ def sample_params(cfg: AugmentConfig, height: int, width: int, uniform, xp):
 
     Args:
         uniform: ``uniform(k, lo, hi)`` -> (B,) draws; ``k`` numbers the six draws.
-        xp: ``tensorflow`` or ``keras.ops`` (for ``cast``).
+        xp: ``keras.ops`` or ``tensorflow`` (for ``cast``).
     """
     zl, zh = cfg.zoom_bounds
     theta = uniform(0, -cfg.rotation_range, cfg.rotation_range)
@@ -153,139 +153,21 @@ def sample_params(cfg: AugmentConfig, height: int, width: int, uniform, xp):
     return theta, tx, ty, zx, zy, flip
 
 
-def sample_tf(cfg: AugmentConfig, batch: int, height: int, width: int, seed):
-    """``sample_params`` with TensorFlow's stateless RNG (seed: (2,) int), for tf.data."""
-    import tensorflow as tf
-    seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 6)
-    return sample_params(cfg, height, width,
-                         lambda k, lo, hi: tf.random.stateless_uniform([batch], seeds[k], lo, hi),
-                         tf)
-
-
-def warp_tf(images, vectors, cfg: AugmentConfig):
-    """Apply (B, 8) affine transforms (from ``transform_vectors``) to float images
-    (B, H, W, C), bilinear, in TensorFlow.
-
-    fill_mode 'nearest' (the default, seed 003's) runs as four gathers compiled by XLA
-    into one loop, about 3x TensorFlow's ImageProjectiveTransformV3 on a CPU; the
-    other fill modes use that op. Both agree within 0.01 on a 0-255 scale (tested).
-    """
-    import tensorflow as tf
-    vectors = tf.cast(vectors, tf.float32)
-    fast = _xla_nearest_warp() if cfg.fill_mode == "nearest" else None
-    if fast is not None:
-        return fast(images, vectors)
-    shape = tf.shape(images)[1:3]
-    return tf.raw_ops.ImageProjectiveTransformV3(
-        images=images, transforms=vectors, output_shape=shape,
-        fill_value=tf.cast(cfg.cval, tf.float32), interpolation="BILINEAR",
-        fill_mode=_FILL[cfg.fill_mode])
-
-
-def _nearest_warp(images, vectors):
-    """Bilinear affine warp with edge extension: output (y, x) samples the input at
-    (a0 x + a1 y + a2, b0 x + b1 y + b2), clamped to the image (the 'nearest' fill)."""
-    import tensorflow as tf
-    h, w, c = images.shape[1], images.shape[2], images.shape[3]
-    gy, gx = tf.meshgrid(tf.range(h, dtype=tf.float32), tf.range(w, dtype=tf.float32),
-                         indexing="ij")
-    a = [vectors[:, k][:, None, None] for k in range(6)]
-    sx = tf.clip_by_value(a[0] * gx + a[1] * gy + a[2], 0.0, w - 1.0)
-    sy = tf.clip_by_value(a[3] * gx + a[4] * gy + a[5], 0.0, h - 1.0)
-    x0, y0 = tf.floor(sx), tf.floor(sy)
-    wx, wy = (sx - x0)[..., None], (sy - y0)[..., None]
-    x0, y0 = tf.cast(x0, tf.int32), tf.cast(y0, tf.int32)
-    x1, y1 = tf.minimum(x0 + 1, w - 1), tf.minimum(y0 + 1, h - 1)
-    rows = tf.reshape(images, [-1, c])  # one row per pixel of the batch
-    base = (tf.range(tf.shape(images)[0]) * (h * w))[:, None, None]
-
-    def at(yi, xi):
-        return tf.gather(rows, base + yi * w + xi)  # (B, H, W, C)
-
-    top = at(y0, x0) * (1 - wx) + at(y0, x1) * wx
-    bottom = at(y1, x0) * (1 - wx) + at(y1, x1) * wx
-    return top * (1 - wy) + bottom * wy
-
-
-_XLA_WARP = []
-
-
-def _xla_nearest_warp():
-    """``_nearest_warp`` compiled with XLA (one program per image shape), or None where
-    this TensorFlow build cannot compile with XLA (checked once, eagerly)."""
-    if not _XLA_WARP:
-        import tensorflow as tf
-        fn = tf.function(_nearest_warp, jit_compile=True)
-        try:
-            with tf.init_scope():  # eager, even while tf.data traces the caller
-                fn(tf.zeros([1, 2, 2, 1]), tf.constant([[1.0, 0, 0, 0, 1, 0, 0, 0]]))
-        except (tf.errors.OpError, NotImplementedError):  # no XLA here: the op fallback
-            fn = None
-        _XLA_WARP.append(fn)
-    return _XLA_WARP[0]
-
-
-#: fill modes that torch's grid_sample reproduces: 'nearest' clamps the sampled point to
-#: the image (padding 'border'), 'constant' reads cval outside it
-_TORCH_PADDING = {"nearest": "border", "constant": "zeros"}
-
-
-def warp_torch(images, vectors, cfg: AugmentConfig):
-    """``warp_tf``'s bilinear warp as one ``torch.nn.functional.grid_sample`` call.
-
-    Keras's ``affine_transform`` on PyTorch is a gather-based sampler of many small ops,
-    which cost most of the training throughput on the PyTorch backend; grid_sample is one
-    fused kernel. With ``align_corners=True`` the normalized coordinates -1 and 1 are the
-    centres of the first and last pixels, so pixel coordinates map linearly onto them.
-
-    Args:
-        images: float (B, H, W, C) torch tensor. vectors: (B, 8) from ``transform_vectors``.
-    """
-    import torch
-    h, w = images.shape[1], images.shape[2]
-    v = vectors.to(images.dtype)
-    gy, gx = torch.meshgrid(torch.arange(h, dtype=images.dtype, device=images.device),
-                            torch.arange(w, dtype=images.dtype, device=images.device),
-                            indexing="ij")
-    sx = v[:, 0, None, None] * gx + v[:, 1, None, None] * gy + v[:, 2, None, None]  # (B, H, W)
-    sy = v[:, 3, None, None] * gx + v[:, 4, None, None] * gy + v[:, 5, None, None]
-    grid = torch.stack([sx * (2.0 / (w - 1)) - 1.0, sy * (2.0 / (h - 1)) - 1.0], dim=-1)
-    x = images.permute(0, 3, 1, 2)  # NCHW
-    if cfg.fill_mode == "constant" and cfg.cval:
-        x = x - cfg.cval  # zeros padding reads 0 outside: shift so that 0 means cval
-    out = torch.nn.functional.grid_sample(x, grid, mode="bilinear",
-                                          padding_mode=_TORCH_PADDING[cfg.fill_mode],
-                                          align_corners=True)
-    if cfg.fill_mode == "constant" and cfg.cval:
-        out = out + cfg.cval
-    return out.permute(0, 2, 3, 1)
-
-
-def augment_batch_tf(images, cfg: AugmentConfig, seed):
-    """Randomly augment a float batch (B, H, W, C) in TensorFlow (for tf.data)."""
-    import tensorflow as tf
-    if cfg.is_identity:
-        return images
-    shape = tf.shape(images)
-    h, w = images.shape[1], images.shape[2]
-    params = sample_tf(cfg, shape[0], h, w, seed)
-    return warp_tf(images, transform_vectors(*params, h, w, tf), cfg)
-
-
 def apply_params(images: np.ndarray, params: dict, cfg: AugmentConfig | None = None) -> np.ndarray:
-    """Apply fixed ImageDataGenerator ``transform_parameters`` to a batch (for tests and figures).
+    """Apply fixed ImageDataGenerator ``transform_parameters`` to a batch, as the layer warps.
+
+    For tests and figures; the warp is the running backend's (``fer_kit.backend.warp``).
 
     Args:
         images: (B, H, W, C) array.
         params: keys theta, tx, ty, zx, zy, flip_horizontal (as ``apply_transform`` takes).
     """
-    import tensorflow as tf
     cfg = cfg or AugmentConfig()
     b, h, w = images.shape[:3]
-    full = lambda k, v: tf.fill([b], float(params.get(k, v)))  # noqa: E731
+    full = lambda k, v: np.full(b, float(params.get(k, v)), np.float32)  # noqa: E731
     vec = transform_vectors(full("theta", 0), full("tx", 0), full("ty", 0), full("zx", 1),
-                            full("zy", 1), full("flip_horizontal", 0), h, w, tf)
-    return warp_tf(tf.convert_to_tensor(images, tf.float32), vec, cfg).numpy()
+                            full("zy", 1), full("flip_horizontal", 0), h, w, ops)
+    return np.asarray(ops.convert_to_numpy(_warp.warp(images, vec, cfg.fill_mode, cfg.cval)))
 
 
 @keras.saving.register_keras_serializable(package="fer_kit")
@@ -308,13 +190,7 @@ class RandomAffine(keras.layers.Layer):
         params = sample_params(cfg, h, w, lambda k, lo, hi: keras.random.uniform(
             (b,), lo, hi, seed=self.seed_generator), ops)
         vec = transform_vectors(*params, h, w, ops)
-        images = ops.cast(images, "float32")
-        if keras.backend.backend() == "tensorflow":  # the XLA-compiled warp: ~3x on a CPU
-            return warp_tf(images, vec, cfg)
-        if keras.backend.backend() == "torch" and cfg.fill_mode in _TORCH_PADDING:
-            return warp_torch(images, vec, cfg)
-        return ops.image.affine_transform(images, vec, interpolation="bilinear",
-                                          fill_mode=cfg.fill_mode, fill_value=cfg.cval)
+        return _warp.warp(images, vec, cfg.fill_mode, cfg.cval)  # the backend's fastest
 
     def compute_output_shape(self, input_shape):
         return input_shape

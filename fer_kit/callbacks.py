@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from . import atomic
+from .backend.tf import epoch_dataset
 
 
 def epoch_rng(seed: int, epoch: int, stream: int) -> np.random.Generator:
@@ -59,36 +60,13 @@ class EpochBatches(keras.utils.PyDataset):
             self._epoch_tf.assign(self._epoch)
 
     def tf_dataset(self):
-        """The same batches as a tf.data pipeline, for TensorFlow: the epoch's permutation
-        from TensorFlow's stateless shuffle of (seed, epoch), gathered a batch at a time in
-        parallel, as Keras's own array path does (its order differs from the NumPy one
-        other backends use; each is fixed by (seed, epoch)).
-
-        Keras feeds a PyDataset to TensorFlow through ``from_generator``, one Python call
-        per batch: 2-3 ms a batch of 128 on this machine, against 0.6-0.8 ms for Keras's
-        array path, which a GPU would wait for.
+        """The same batches as a tf.data pipeline, for TensorFlow, which reads a PyDataset
+        one Python call a batch (``fer_kit.backend.tf.epoch_dataset``; its order is
+        TensorFlow's stateless shuffle of (seed, epoch), fixed by them as this one is).
         """
-        import tensorflow as tf  # TensorFlow only: this is its path
-        self._epoch_tf = tf.Variable(self._epoch, dtype=tf.int64, trainable=False)
-        n, bs, seed, epoch = len(self.x), self.batch_size, int(self.seed), self._epoch_tf
-        full = n // bs
-
-        def batches(_):  # runs when an epoch's iterator starts, after EpochSeeds set the epoch
-            idx = tf.random.experimental.stateless_shuffle(
-                tf.range(n, dtype=tf.int64), seed=tf.stack([tf.constant(seed, tf.int64), epoch]))
-            ds = tf.data.Dataset.from_tensor_slices(tf.reshape(idx[:full * bs], [full, bs]))
-            return ds.concatenate(tf.data.Dataset.from_tensors(idx[full * bs:])) \
-                if n % bs else ds
-
-        data = tf.data.Dataset.from_tensors((tf.constant(self.x), tf.constant(self.y))).repeat()
-        ds = tf.data.Dataset.zip((tf.data.Dataset.range(1).map(batches).flat_map(lambda d: d),
-                                  data))
-        ds = ds.map(lambda i, xy: (tf.gather(xy[0], i), tf.gather(xy[1], i)),
-                    num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-        options = tf.data.Options()  # as Keras's array path: no graph rewriting per epoch
-        options.experimental_optimization.apply_default_optimizations = False
-        return ds.with_options(options).apply(
-            tf.data.experimental.assert_cardinality(len(self))).prefetch(tf.data.AUTOTUNE)
+        ds, self._epoch_tf = epoch_dataset(self.x, self.y, self.batch_size, self.seed,
+                                           self._epoch)
+        return ds
 
     def __len__(self) -> int:
         return -(-len(self.x) // self.batch_size)

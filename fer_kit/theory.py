@@ -104,25 +104,11 @@ def autodiff(fn, *arrays: np.ndarray) -> list[np.ndarray]:
     or ``torch.autograd``. The independent check of the derivations above.
 
     Float64 arrays stay float64 on TensorFlow and PyTorch; JAX computes in float32 unless
-    ``JAX_ENABLE_X64`` is set, so compare with a float32 tolerance there.
+    ``JAX_ENABLE_X64`` is set, so compare with a float32 tolerance there. Eager (not
+    compiled): a derivation is checked once. The same gradient ``fer_kit.vis`` uses
+    (``fer_kit.backend.autodiff``).
     """
-    import keras
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-        ts = [tf.constant(a) for a in arrays]
-        with tf.GradientTape() as tape:
-            for t in ts:
-                tape.watch(t)
-            out = fn(*ts)
-        return [np.asarray(g) for g in tape.gradient(out, ts)]
-    if backend == "jax":
-        import jax
-        grads = jax.grad(fn, argnums=tuple(range(len(arrays))))(*map(jax.numpy.asarray, arrays))
-        return [np.asarray(g) for g in grads]
-    if backend == "torch":
-        import torch
-        ts = [torch.tensor(a, requires_grad=True) for a in arrays]
-        fn(*ts).backward()
-        return [t.grad.cpu().numpy() for t in ts]
-    raise NotImplementedError(f"no autodiff for the {backend} backend")
+    from .backend.autodiff import value_and_grad  # slow: loads Keras, the rest is NumPy
+    run = value_and_grad(lambda tensors: (fn(*tensors), None), compiled=False)
+    grads, _, _ = run(list(arrays))
+    return list(grads)

@@ -33,8 +33,9 @@ import keras
 import numpy as np
 import pandas as pd
 
-from . import atomic, models
+from . import atomic, backend, models
 from .augment import AugmentConfig
+from .backend import accelerator
 from .callbacks import (Backup, BestKeeper, EpochBatches, EpochSeeds, Guard, HistoryCSV,
                         Patience)
 from .config import Profile, apply_threads, get_profile, seed_everything
@@ -158,8 +159,8 @@ def compile_model(model: keras.Model, recipe: "str | Recipe", jit_compile="auto"
     rec = get_recipe(recipe)
     opt = keras.optimizers.get({"class_name": rec.optimizer,
                                 "config": {"learning_rate": rec.learning_rate}})
-    if steps_per_execution is None:  # PyTorch's trainer runs one step per call
-        steps_per_execution = 16 if accelerator() and keras.backend.backend() != "torch" else 1
+    if steps_per_execution is None:  # 16 on a GPU or TPU, 1 on a CPU or PyTorch
+        steps_per_execution = backend.steps_per_execution()
     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
                   jit_compile=jit_compile, steps_per_execution=steps_per_execution)
     return model
@@ -234,23 +235,6 @@ def training_model(model: keras.Model, augment: AugmentConfig | None, seed: int 
     pixels = keras.Input(model.input_shape[1:], name="pixels")
     return keras.Model(pixels, model(augment.to_layer(seed=seed)(pixels)),
                        name=f"{model.name}_augmented")
-
-
-def accelerator() -> str | None:
-    """'gpu' or 'tpu' when the Keras backend has one, else None (CPU only)."""
-    backend = keras.backend.backend()
-    if backend == "jax":
-        import jax
-        kinds = {d.platform for d in jax.devices()}
-    elif backend == "tensorflow":
-        import tensorflow as tf
-        kinds = {d.device_type.lower() for d in tf.config.list_logical_devices()}
-    elif backend == "torch":
-        import torch
-        kinds = {"gpu"} if torch.cuda.is_available() else set()
-    else:
-        kinds = set()
-    return next((k for k in ("gpu", "tpu") if k in kinds), None)
 
 
 def precision_policy(mixed_precision: "bool | str") -> str | None:
@@ -332,7 +316,7 @@ def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None
     config = {"format": RUN_FORMAT, **run_key(model.name, rec, prof, width, seed,
                                                prepared.split_seed, split["pool_hash"]),
               "recipe_name": rec.name, "split": split, "data": data_name,
-              "backend": keras.backend.backend(), "policy": policy or "float32",
+              "backend": backend.name(), "policy": policy or "float32",
               "train_images": len(prepared.train), "val_images": len(prepared.val),
               "pool_images": len(prepared.pool), "params": int(model.count_params())}
     atomic.write_text(run_dir / "config.json", json.dumps(config, indent=2))
@@ -349,7 +333,7 @@ def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None
         kit.append(Patience(rec.patience, history_path))
     t0 = time.perf_counter()
     with _scope(strategy):
-        data = batches.tf_dataset() if keras.backend.backend() == "tensorflow" else batches
+        data = batches.tf_dataset() if backend.feeds_tf_data() else batches
         net.fit(data, epochs=rec.epochs, validation_data=(prepared.val.x, prepared.val.y),
                 validation_batch_size=256, callbacks=kit + list(callbacks), verbose=verbose,
                 shuffle=False)  # (the order is EpochBatches')

@@ -12,7 +12,7 @@ interpreter that runs it (pypa/pip#10050; the report's "environment" says so). S
 here with its marker environment set to the target version as well; the report's
 "environment" shows that it took.
 
-The backend tests check fer_kit._backend.select_backend: in-process with
+The backend tests check fer_kit.backend.selection.select_backend: in-process with
 importlib.util.find_spec patched, and in a subprocess against Keras itself.
 """
 from __future__ import annotations
@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from fer_kit import _backend
+from fer_kit.backend import selection as _backend
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INDEX = "https://pypi.org/simple"

@@ -1,4 +1,4 @@
-"""Which Keras backend the kit runs on when the user has not chosen one.
+"""Which Keras backend runs: chosen before Keras loads (``select_backend``), asked after.
 
 The kit installs TensorFlow where stable TensorFlow wheels exist (CPython 3.10-3.13) and
 JAX instead of it elsewhere (Python 3.14 today; see the environment markers in
@@ -90,3 +90,13 @@ def select_backend() -> str | None:
         return None  # keras.json names a backend that loads here
     os.environ["KERAS_BACKEND"] = "jax"
     return "jax"
+
+
+def name() -> str:
+    """The Keras backend that runs: 'tensorflow', 'jax', 'torch', ... (loads Keras).
+
+    The one place the kit asks; every other module asks a question of
+    ``fer_kit.backend`` instead (which warp, which gradient, how many steps per call).
+    """
+    import keras  # here, not at the top: select_backend must run before Keras loads
+    return keras.backend.backend()

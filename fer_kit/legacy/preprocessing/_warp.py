@@ -5,9 +5,10 @@ centred it, swapped its axes to array order and called ``scipy.ndimage.affine_tr
 per channel, then flipped. Here the same matrix is built the same way (its quirks kept:
 ``tx``, drawn from ``height_shift_range`` times the height, moves columns; the centre is
 taken as (h/2 - 0.5, w/2 - 0.5) in (x, y) order, which matters only for non-square images),
-the flips are folded into it, and a whole batch is warped in one call of the kit's warp:
-XLA-compiled on TensorFlow, ``grid_sample`` on PyTorch, ``keras.ops.image.affine_transform``
-elsewhere, bilinear as the legacy's default ``interpolation_order=1``. Fill modes 'nearest'
+the flips are folded into it, and a whole batch is warped in one call of the kit's warp
+(``fer_kit.backend.warp``, the augmentation layer's: XLA-compiled on TensorFlow,
+``grid_sample`` on PyTorch, ``keras.ops.image.affine_transform`` elsewhere), bilinear as
+the legacy's default ``interpolation_order=1``. Fill modes 'nearest'
 and 'reflect' are scipy's; for 'constant' the one-pixel band where the warp blends ``cval``
 with the edge is set to ``cval``, as scipy does; scipy's 'wrap' (a period of size - 1, not
 size) has no counterpart in the warp and is refused.
@@ -17,7 +18,7 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from ... import augment
+from ...backend import warp as backend_warp
 
 _IDENTITY = np.array([1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0])
 
@@ -62,18 +63,9 @@ def warp(images: np.ndarray, vectors: np.ndarray, fill_mode: str, cval: float) -
     """Warp float images (B, H, W, C) by (B, 8) vectors on the active Keras backend."""
     if np.all(vectors == _IDENTITY):
         return images.copy()
-    cfg = augment.AugmentConfig(fill_mode=fill_mode, cval=float(cval))
     x = keras.ops.convert_to_tensor(images, "float32")
     vec = keras.ops.convert_to_tensor(vectors, "float32")
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        out = augment.warp_tf(x, vec, cfg)
-    elif backend == "torch" and fill_mode in ("nearest", "constant"):
-        out = augment.warp_torch(x, vec, cfg)
-    else:
-        out = keras.ops.image.affine_transform(x, vec, interpolation="bilinear",
-                                               fill_mode=fill_mode, fill_value=float(cval))
-    out = np.array(keras.ops.convert_to_numpy(out))
+    out = np.array(keras.ops.convert_to_numpy(backend_warp.warp(x, vec, fill_mode, float(cval))))
     if fill_mode == "constant":  # scipy reads cval for any point off the image; the warp
         out[~_inside(vectors, *images.shape[1:3])] = cval  # blends cval in over one pixel
     return out
