@@ -24,7 +24,7 @@ from .config import EMOTIONS, IMAGE_SHAPE, NUM_CLASSES, get_profile, setup  # no
 
 __version__ = "0.2.0"  # the one place it is written (pyproject.toml reads it)
 _LAZY = {"data", "resources", "preprocess", "augment", "models", "train",
-         "evaluate", "plots", "layers", "vis", "keras_vis", "pretrained", "ablation", "theory",
+         "evaluate", "plots", "vis", "keras_vis", "pretrained", "ablation", "theory",
          "notebooks"}
 
 

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 from sklearn.metrics import classification_report as _sk_report
 from sklearn.metrics import confusion_matrix as _sk_confusion
+from sklearn.metrics import f1_score
 
 from . import atomic
 from .config import EMOTIONS
@@ -112,7 +114,6 @@ def report(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS) -> pd.DataFr
 def share_interval(count, total, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval of the proportions ``count / total`` (elementwise; NaN where
     ``total`` is 0): what a rate measured on a few test images can and cannot say."""
-    from scipy.stats import binomtest
     count, total = np.broadcast_arrays(np.asarray(count, int), np.asarray(total, int))
     low, high = np.full(count.shape, np.nan), np.full(count.shape, np.nan)
     for i in np.ndindex(count.shape):
@@ -163,7 +164,6 @@ def reading(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS, top: int = 
     their rates rest on a few faces), the most over-predicted class, the classes never
     predicted and the weakest recall."""
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
-    from sklearn.metrics import f1_score
     acc = accuracy(y_true, y_pred)
     se = np.sqrt(acc * (1 - acc) / len(y_true))
     macro = f1_score(y_true, y_pred, average="macro", zero_division=0)  # classes seen in either
