@@ -49,7 +49,19 @@ _ONE_PASS = {"test_config", "test_csvparse", "test_outliers", "test_plots", "tes
 # their own backend, and run-folder logic that trains several models to test it.
 
 
+# ---- two tiers ----------------------------------------------------------------------------
+# Unit tests mirror the package and use tiny models and data: `pytest tests -m "not
+# integration"` runs them in a few minutes. Integration tests build environments, resolve
+# dependencies, start processes that pick their own backend, kill runs, fill disks or train
+# full-size data; `make test` runs both tiers. A whole file is integration when listed here;
+# a single test is when marked `integration`.
+_INTEGRATION = {"test_install", "test_resolve", "test_make", "test_robustness", "test_cores",
+                "test_vis_backends"}
+
+
 def pytest_configure(config):
+    config.addinivalue_line("markers", "integration: environments, processes, crashes or "
+                                       "full-size data; deselect with -m 'not integration'")
     config.addinivalue_line("markers", "one_pass: backend-independent or picks its own backend; "
                                        "runs in the first pass only")
     config.addinivalue_line("markers", "tf_reference: compares with TensorFlow through Keras; "
@@ -60,6 +72,8 @@ def pytest_collection_modifyitems(config, items):
     backend = os.environ.get("KERAS_BACKEND", "tensorflow")
     repeat = os.environ.get("FER_KIT_TEST_PASS") == "repeat"
     for item in items:
+        if item.module.__name__.rsplit(".", 1)[-1] in _INTEGRATION:
+            item.add_marker(pytest.mark.integration)
         if backend != "tensorflow" and "tf_reference" in item.keywords:
             item.add_marker(pytest.mark.skip(
                 reason="its reference is TensorFlow: the TensorFlow pass runs it"))
