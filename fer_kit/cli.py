@@ -63,7 +63,8 @@ def _load_run(run: str | None, data):
     default a run of another dataset or profile is refused, naming both; named with
     ``--run`` it is used with a warning naming both. A newest run that cannot be read is
     skipped, with one line, for the previous good one."""
-    from . import runs, train  # slow (Keras, pandas): loaded per command, so --help answers at once
+    from . import train  # slow (Keras, pandas): loaded per command, so --help answers at once
+    from .train import runs  # slow (Keras, pandas), as train
     prof = get_profile()
     here = f"{data.name} (profile {prof.name})"
     pool = runs.pool_hash(train.capped_pool(data.train, prof))

@@ -31,7 +31,7 @@ LAYERS = [
     ("fer_kit.data",),
     ("fer_kit.preprocess", "fer_kit.augment", "fer_kit.pipeline"),
     ("fer_kit.models", "fer_kit.pretrained"),
-    ("fer_kit.train", "fer_kit.runs", "fer_kit.callbacks"),
+    ("fer_kit.train",),
     ("fer_kit.evaluate", "fer_kit.theory"),
     ("fer_kit.vis",),
     ("fer_kit.ablation",),

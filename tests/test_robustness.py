@@ -113,7 +113,7 @@ CRASH_SCRIPT = textwrap.dedent("""
     from fer_kit import train
     from fer_kit.config import get_profile
     from fer_kit.data import Split, synth
-    from fer_kit import callbacks
+    from fer_kit.train import callbacks
     d = synth.generate(400, seed=1)
     callbacks.HistoryCSV.on_train_batch_end = (
         lambda self, batch, logs=None: time.sleep(0.15))  # slow batches: time to kill one

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fer_kit import callbacks, runs, train
+from fer_kit import train
+from fer_kit.train import callbacks, runs
 from fer_kit.config import get_profile
 from fer_kit.data import Dataset, Split, synth
 from fer_kit.data.split import split_indices

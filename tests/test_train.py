@@ -102,6 +102,28 @@ def test_fit_in_steps_and_the_saved_split(tmp_path, pool, monkeypatch):
         train.load_run(res.run_dir, pool=other)
 
 
+def test_run_options_object_and_keywords_train_the_same_run(tmp_path, pool):
+    """``fit(options=RunOptions(...))`` and the old keyword form are one run: the same
+    weights and config.json; a keyword replaces that field of ``options``; a keyword that
+    is neither a RunOptions nor a Recipe field is refused, naming both."""
+    options = train.RunOptions(verbose=0, checkpoints=False, data_name="synth-a")
+    new = train.fit(pool, "cnn3", "torch_cnn", profile="smoke", run_dir=tmp_path / "new",
+                    options=options, data_name="synth-b", epochs=1)
+    old = train.fit(pool, "cnn3", "torch_cnn", profile="smoke", run_dir=tmp_path / "old",
+                    verbose=0, checkpoints=False, data_name="synth-b", epochs=1)
+    assert new.config["data"] == old.config["data"] == "synth-b"
+    assert not (new.run_dir / "best.keras").exists()  # checkpoints=False reached the run
+    assert {k: v for k, v in new.config.items() if k != "seconds"} == \
+        {k: v for k, v in old.config.items() if k != "seconds"}
+    for a, b in zip(new.model.get_weights(), old.model.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match=r"\['epoch'\]: neither Recipe fields .* nor RunOptions"):
+        train.fit(pool, "cnn3", profile="smoke", epoch=1)
+    prep = train.prepare_data(pool, "torch_cnn", "smoke")
+    with pytest.raises(TypeError, match=r"\['epochs'\]; RunOptions fields are verbose"):
+        train.fit_model(train.build_model("cnn3", prep, "smoke"), prep, epochs=1)
+
+
 def test_recipe_names_and_their_old_aliases():
     assert train.get_recipe("seed003") is train.RECIPES["keras_vgg"]
     assert train.get_recipe("seed000") is train.RECIPES["torch_cnn"]

@@ -40,7 +40,7 @@ def epoch_dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int, epoc
     Returns:
         (dataset, epoch_variable): the dataset reads ``epoch_variable`` (an int64
         ``tf.Variable``) when an epoch's iterator starts; assign the next epoch to it
-        before then (``fer_kit.callbacks.EpochSeeds`` does, at each epoch's start).
+        before then (``fer_kit.train.epochs.EpochSeeds`` does, at each epoch's start).
     """
     import tensorflow as tf  # optional: TensorFlow only, this is its input path
     epoch_var = tf.Variable(int(epoch), dtype=tf.int64, trainable=False)

@@ -16,17 +16,18 @@ import hashlib
 import json
 import time
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import keras
 import numpy as np
 import pandas as pd
 
-from . import atomic, models
-from .config import runs_dir
-from .data.io import Split
-from .preprocess import load_normalizer, preprocessing_layers
+from .. import atomic, models
+from ..config import Profile, runs_dir
+from ..data.io import Split
+from ..preprocess import load_normalizer, preprocessing_layers
+from .recipes import Recipe
 
 RUN_FORMAT = 3  # 2: the model takes pixels; 3: split provenance, pool hash, run epochs
 
@@ -97,6 +98,15 @@ def claim_run_dir(model_name: str, recipe_name: str, seed: int | None = None,
 def jsonable(obj):
     """``obj`` as it reads back from JSON (tuples become lists), to compare with config.json."""
     return json.loads(json.dumps(obj))
+
+
+def run_key(model_name: str, recipe: Recipe, profile: Profile, width: float | None,
+            seed: int, split_seed: int, pool: str) -> dict:
+    """The config.json entries that decide what a run's model is: ``get_run`` serves a run
+    only if all are equal (recipe values after overrides and the profile's scaling, not
+    only the recipe's name; ``pool`` is ``pool_hash`` of the capped training pool)."""
+    return {"model": model_name, "recipe": jsonable(asdict(recipe)), "profile": profile.name,
+            "width": width, "seed": seed, "split_seed": split_seed, "pool_hash": pool}
 
 
 def read_config(run_dir: str | Path) -> dict | None:
