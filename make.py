@@ -76,13 +76,28 @@ def _passed(junit: Path, name: str) -> bool:
     return any(c.get("name") == name and not len(c) for c in cases)  # no failure/skip child
 
 
+#: notebooks whose cells call backend code of their own (per-backend gradients: saliency and
+#: Grad-CAM in 05, autodiff against the derivations in 07); the others reach the backend only
+#: through fit/predict, which the unit tier covers on every backend
+REPEAT_NOTEBOOKS = ("05_saliency.ipynb", "07_theory.ipynb")
+
+
+def notebooks(repeat: bool) -> list[str]:
+    """What nbval runs: all notebooks on the first backend, REPEAT_NOTEBOOKS on the others."""
+    if not repeat or os.environ.get("FER_KIT_TEST_NOTEBOOKS") == "all":
+        return ["notebooks"]
+    return [f"notebooks/{name}" for name in REPEAT_NOTEBOOKS]
+
+
 def test(args) -> None:
-    """Unit tests, then every notebook top to bottom under nbval in the smoke profile, on
-    each backend (tests/conftest.py says which tests run once). On the first backend
-    (TensorFlow) tests/test_install.py already ran all nine notebooks, from a plain
-    install in a fresh environment, so nbval runs them there only when that test could not
-    (offline). JAX keeps its compiled programs in build/jax-cache, so a model compiled once
-    is not compiled again."""
+    """Both test tiers and every notebook under nbval (smoke profile) on the first backend
+    (TensorFlow); on each further backend (JAX, PyTorch where installed) the unit tier and
+    the notebooks whose cells run backend code of their own (REPEAT_NOTEBOOKS: gradients of
+    05 and 07). tests/conftest.py says which tests run once. On the first backend
+    tests/test_install.py already ran all nine notebooks, from a plain install in a fresh
+    environment, so nbval runs them there only when that test could not (offline).
+    FER_KIT_TEST_NOTEBOOKS=all runs all nine on every backend (about 20 more minutes per
+    backend on a loaded 2-core machine). JAX keeps its compiled programs in build/jax-cache."""
     install("dev")
     jax_cache = {"JAX_COMPILATION_CACHE_DIR": str(ROOT / "build" / "jax-cache"),
                  "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
@@ -91,14 +106,14 @@ def test(args) -> None:
         env = {**SMOKE, "KERAS_BACKEND": backend, **(jax_cache if backend == "jax" else {}),
                **({"FER_KIT_TEST_PASS": "repeat"} if i else {})}
         run([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests",
-             *([] if i else ["--junitxml", junit])], **env)
+             *(["-m", "not integration"] if i else ["--junitxml", junit])], **env)
         if i == 0 and _passed(junit, "test_cli_and_all_notebooks_run_from_the_plain_install"):
             print(f"+ nbval on {backend} skipped: the plain-install test ran all nine notebooks "
                   "on it", flush=True)
             continue
         shutil.rmtree(NBVAL, ignore_errors=True)
         run([PY, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval-lax",
-             "--sanitize-with", ".nbval-sanitize.cfg", "notebooks"],
+             "--sanitize-with", ".nbval-sanitize.cfg", *notebooks(repeat=bool(i))],
             FER_KIT_RUNS=str(NBVAL / "runs"), FER_KIT_FIGURES=str(NBVAL / "figures"), **env)
 
 
