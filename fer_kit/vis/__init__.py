@@ -86,9 +86,9 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'fer_kit.vis' has no attribute {name!r}")
 
 
-__all__ = ["Ascent", "Explainer", "METHODS", "MODIFIERS",
+__all__ = ["Ascent", "Explainer", "METHODS", "MODIFIERS", "adebayo_reading",
            "cascading_randomization", "completeness_gap", "deprocess", "explain", "as_explainer",
            "feature_maps", "find_layer_idx", "get_layer", "gradcam", "gradients",
            "integrated_gradients", "kernels", "last_conv_layer", "mask_share", "maximize",
-           "normalize", "predicted_class", "rank_corr", "saliency", "scale_to_unit",
-           "smooth_gradients", "target_model"]
+           "normalize", "predicted_class", "rank_corr", "saliency", "sanity_verdict",
+           "scale_to_unit", "smooth_gradients", "target_model"]
