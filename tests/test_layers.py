@@ -144,7 +144,7 @@ def test_an_import_inside_a_function_says_why():
     for m, path in MODULES.items():
         lines = path.read_text(encoding="utf-8").splitlines()
         for _, line, inside in {(None, ln, i) for _, ln, i in imports(m)}:
-            if inside and "#" not in lines[line - 1] and not lines[line - 2].strip().startswith("#"):
+            if inside and "#" not in lines[line - 1] and not (line > 1 and lines[line - 2].strip().startswith("#")):
                 bare.append(f"{path.relative_to(PACKAGE.parent)}:{line}: {lines[line - 1].strip()}")
     assert not bare, "imports inside functions without a comment saying why:\n" + "\n".join(sorted(bare))
 
