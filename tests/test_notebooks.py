@@ -1,6 +1,7 @@
 """The notebooks are committed clean and well-formed; the runner executes, records and fails clearly."""
 from __future__ import annotations
 
+import ast
 import json
 import os
 from pathlib import Path
@@ -189,3 +190,50 @@ def test_the_html_draws_notebook_07s_math_as_mathml_offline(tmp_path):
     body = (tmp_path / "07.html").read_text()
     assert body.count("<math") == len(maths)
     assert "Seed 000 kept" in body  # the text around the formulas is kept
+
+
+def _calls(path: Path, dotted: str) -> list:
+    """The calls to ``dotted`` (e.g. "fk.train.fit") in a notebook's code cells."""
+    found = []
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code":
+            tree = ast.parse("\n".join(line for line in cell.source.splitlines()
+                                       if not line.lstrip().startswith(("%", "!"))))
+            found += [n for n in ast.walk(tree) if isinstance(n, ast.Call)
+                      and ast.unparse(n.func) == dotted]
+    return found
+
+
+def test_notebook_01_trains_the_run_the_later_notebooks_load():
+    """02-08 take their CNN from ``fk.train.get_run``, which serves a run only when it
+    knows the model's width: 01 must train the model by name (a model object built
+    elsewhere is recorded with width unknown, and 02 then trained a second CNN: 4.5 of
+    make demo's minutes, and 04-08 analysed that model, not 01's)."""
+    fit, = _calls(PATHS[1], "fk.train.fit")
+    model = fit.args[1]
+    gets = [c for p in PATHS[2:] for c in _calls(p, "fk.train.get_run")]
+    assert gets, "no notebook after 01 calls fk.train.get_run"
+    asked = {c.args[1].value for c in gets if len(c.args) > 1}
+    assert getattr(model, "value", None) in asked, (
+        f"{PATHS[1].name} trains fk.train.fit(..., {ast.unparse(model)}, ...); the later notebooks "
+        f"ask get_run for {sorted(asked)}: pass the model by name so they find the run")
+
+
+def test_a_run_trained_by_name_with_a_scaled_recipe_is_served_by_get_run(tmp_path, monkeypatch):
+    """What notebook 01 does (fit by name, the recipe scaled by the profile) and what 02
+    asks for (get_run): the same run, loaded, not trained again."""
+    import numpy as np
+    from fer_kit import train
+    from fer_kit.config import get_profile
+    from fer_kit.data import synth
+    from fer_kit.data.dataset import Dataset, Split
+    monkeypatch.setenv("FER_KIT_RUNS", str(tmp_path))
+    d = synth.generate(160, seed=3)
+    data = Dataset("SynthFER", Split(d.x, d.y, np.arange(160)))
+    prof = get_profile("smoke", epochs=1)
+    recipe = train.RECIPES["keras_vgg"].scaled(prof)
+    first = train.fit(data.train, "cnn3", recipe, profile=prof, seed=0, data_name=data.name,
+                      verbose=0)
+    served = train.get_run(data, "cnn3", profile=prof, seed=0, verbose=0)
+    assert served.run_dir == first.run_dir
+    assert len(list(tmp_path.glob("*cnn3*"))) == 1  # nothing trained twice
