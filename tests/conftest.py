@@ -35,18 +35,29 @@ def rng():
 # ---- more than one Keras backend ---------------------------------------------------------
 # `make test` (make.py) runs the suite once per installed backend: TensorFlow, then JAX, then
 # PyTorch where torch is installed, setting FER_KIT_TEST_PASS=repeat on every pass after
-# the first. Two kinds of test run once: tests whose reference is TensorFlow itself through
-# Keras (tf.GradientTape on a Keras model, tf-keras-vis, tf.data), marked `tf_reference`,
-# run only when Keras runs on TensorFlow; and test files whose code never touches Keras
-# (the data layer, plots, the install and resolve checks) or that compare the backends
-# themselves in subprocesses, listed below, run in the first pass only.
-_ONE_PASS = {"test_config", "test_csvparse", "test_outliers", "test_plots", "test_resolve",
-             "test_split", "test_synth", "test_install", "test_vis_backends", "test_make",
-             # files, folders, processes and errors around training: the kit's own logic,
-             # the same on every backend (SIGKILL, full disks, torn files, same-second runs)
-             "test_robustness"}
-# Single tests marked `one_pass` run in the first pass only too: subprocesses that pick
-# their own backend, and run-folder logic that trains several models to test it.
+# the first. The passes after the first run only the files whose code path differs by
+# backend: what the kit computes with keras.ops or fer_kit.backend (warps, normalizer and
+# augmentation layers, gradients, model graphs, training, saving and resuming, loading a
+# saved or fetched model). Every other file runs in the first pass only: the data layer,
+# plots, the import graph, the notebook runner, the CLI's and the ablation's own logic (their
+# trainings go through fit, which test_train and test_runs check on every backend), and the
+# install, resolve and subprocess checks, which pick their own backend. Every test file is
+# in exactly one of the two sets (tests/test_make.py checks it), so a new file is a choice.
+_EVERY_BACKEND = {"test_augment", "test_backend", "test_evaluate", "test_keras_internals",
+                  "test_keras_vis", "test_keras_vis_homework", "test_keras_vis_master",
+                  "test_legacy", "test_models", "test_nested", "test_porting",
+                  "test_preprocess", "test_pretrained", "test_runs", "test_theory",
+                  "test_train", "test_vis"}
+_FIRST_PASS_ONLY = {"test_ablation", "test_cli", "test_config", "test_cores", "test_csvparse",
+                    "test_install", "test_layers", "test_make", "test_notebooks",
+                    "test_outliers", "test_plots", "test_resolve", "test_robustness",
+                    "test_sanity_reading", "test_split", "test_synth", "test_tf_pipeline",
+                    "test_vis_backends"}
+# Single tests in an every-backend file marked `one_pass` run in the first pass only too:
+# subprocesses that pick their own backend, and run-folder logic that trains several models
+# to test it. Tests whose reference is TensorFlow itself through Keras (tf.GradientTape on
+# a Keras model, tf-keras-vis), marked `tf_reference`, run only when Keras runs on
+# TensorFlow.
 
 
 # ---- two tiers ----------------------------------------------------------------------------
@@ -77,7 +88,7 @@ def pytest_collection_modifyitems(config, items):
         if backend != "tensorflow" and "tf_reference" in item.keywords:
             item.add_marker(pytest.mark.skip(
                 reason="its reference is TensorFlow: the TensorFlow pass runs it"))
-        elif repeat and (item.module.__name__.rsplit(".", 1)[-1] in _ONE_PASS
+        elif repeat and (item.module.__name__.rsplit(".", 1)[-1] not in _EVERY_BACKEND
                          or "one_pass" in item.keywords):
             item.add_marker(pytest.mark.skip(
                 reason="backend-independent, or picks its own backends: the first pass runs it"))

@@ -90,7 +90,9 @@ def fresh(wheel, tmp_path_factory):
     venv.create(env_dir, with_pip=True, system_site_packages=False)
     bin_dir = env_dir / ("Scripts" if os.name == "nt" else "bin")
     py = bin_dir / "python"
-    _pip(py, "install", "-q", wheel)
+    # --no-compile: the same packages, without byte-compiling all their modules (about
+    # 12,000 files) up front; Python compiles the ones the CLI and the kernels import
+    _pip(py, "install", "-q", "--no-compile", wheel)
     return py, bin_dir, tmp
 
 

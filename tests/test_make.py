@@ -1,5 +1,7 @@
-"""make.py's decision to leave out the first backend's nbval pass: only when the plain-install
-test ran all nine notebooks and passed (pytest's own JUnit report is the reference)."""
+"""make.py's plan for ``make test``: which jobs run on which backend (every test file once on
+the first backend, conftest's backend-dependent files on the others), jobs side by side in
+lanes, and the first backend's nbval pass left out only when the plain-install test ran all
+nine notebooks and passed (pytest's own JUnit report is the reference)."""
 from __future__ import annotations
 
 import subprocess
@@ -40,3 +42,64 @@ def test_further_backends_run_the_notebooks_with_backend_code_of_their_own(monke
         assert "fk.vis." in text or "fk.theory." in text, path
     monkeypatch.setenv("FER_KIT_TEST_NOTEBOOKS", "all")
     assert make.notebooks(repeat=True) == ["notebooks"]
+
+
+def test_every_test_file_runs_on_every_backend_or_in_the_first_pass_only():
+    """conftest's two sets name real files, and every test file is in exactly one of them:
+    a renamed or new file fails here until someone chooses where it runs."""
+    import conftest
+    files = {p.stem for p in (ROOT / "tests").glob("test_*.py")}
+    every, first = conftest._EVERY_BACKEND, conftest._FIRST_PASS_ONLY
+    assert not every & first, every & first
+    assert every | first == files, {"not a test file": (every | first) - files,
+                                    "in neither set": files - (every | first)}
+    # the backend module's own tests and the gradient tests are never left to one backend
+    assert {"test_backend", "test_vis", "test_theory", "test_augment", "test_train"} <= every
+
+
+def test_the_jobs_cover_every_test_file_once_per_pass():
+    jobs = make.plan(["tensorflow", "jax", "torch"])
+    assert [j.name for j in jobs] == ["tensorflow-tests", "tensorflow-environments", "jax-unit",
+                                      "jax-nbval", "torch-unit", "torch-nbval"]
+    tests, environments = jobs[0], jobs[1]
+    ignored = [a.split("=", 1)[1] for a in tests.args if a.startswith("--ignore=")]
+    assert tests.args[0] == "tests" and sorted(ignored) == sorted(environments.args)
+    assert all((ROOT / t).is_file() for t in environments.args), environments.args
+    assert "FER_KIT_TEST_PASS" not in tests.env and "-m" not in tests.args  # both tiers
+    for backend in ("jax", "torch"):
+        unit, nbval = (j for j in jobs if j.name.startswith(backend))
+        assert unit.env["KERAS_BACKEND"] == nbval.env["KERAS_BACKEND"] == backend
+        assert unit.env["FER_KIT_TEST_PASS"] == "repeat"
+        assert unit.args == ["tests", "-m", "not integration"]
+        assert nbval.args[-2:] == make.notebooks(repeat=True)
+    # two pytest sessions at once never share a report or a temporary folder
+    basetemps = {str(j.command()[j.command().index("--basetemp") + 1]) for j in jobs}
+    assert len({j.junit() for j in jobs}) == len(basetemps) == len(jobs)
+
+
+def test_jobs_run_side_by_side_and_a_failure_is_reported_after_all_ran(tmp_path, monkeypatch,
+                                                                     capsys):
+    """Two lanes: the jobs overlap in time (each waits for the other to start), every job
+    runs although the first fails, and the first failure's exit status is returned."""
+    monkeypatch.setattr(make, "ROOT", tmp_path)
+    monkeypatch.setattr(make, "PY", sys.executable)
+    wait = ("import pathlib, sys, time\n"
+            "pathlib.Path(sys.argv[1]).touch()\n"
+            "for _ in range(300):\n"
+            "    if pathlib.Path(sys.argv[2]).exists(): break\n"
+            "    time.sleep(0.1)\n"
+            "else: sys.exit(9)\n")
+    (tmp_path / "wait.py").write_text(wait)
+    jobs = []
+    for name, other, code in (("a", "b", 3), ("b", "a", 0)):
+        job = make.Job(name, [], {})
+        job.command = lambda n=name, o=other, c=code: [
+            sys.executable, "-c", f"import runpy, sys; sys.argv[1:] = ['{tmp_path / n}', "
+            f"'{tmp_path / o}']; runpy.run_path('{tmp_path / 'wait.py'}'); sys.exit({c})"]
+        jobs.append(job)
+    assert make.run_jobs(jobs, lanes=2) == 3
+    out = capsys.readouterr().out
+    assert "[a] FAILED (exit 3)" in out and "[b] passed" in out
+    assert (tmp_path / "a").exists() and (tmp_path / "b").exists()
+    monkeypatch.setenv("FER_KIT_TEST_LANES", "1")
+    assert make.lanes(4) == 1

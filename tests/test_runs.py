@@ -144,6 +144,7 @@ def test_prepare_data_splits_as_split_indices_with_the_same_seed(tmp_path, pool)
         assert int(z["split_seed"]) == 3 and str(z["pool_hash"]) == split["pool_hash"]
 
 
+@pytest.mark.one_pass  # which split a run folder holds: file logic, the same on every backend
 def test_load_run_refuses_a_split_that_is_not_its_own(tmp_path, pool):
     kw = dict(profile="smoke", verbose=0, epochs=1, flip_double=False)
     a = train.fit(pool, "cnn3", "torch_cnn", run_dir=tmp_path / "a", seed=0, **kw)
@@ -245,10 +246,16 @@ def _same_run(a: train.TrainResult, b: train.TrainResult):
         np.testing.assert_array_equal(wa, wb)
 
 
-def test_a_resumed_run_equals_the_uninterrupted_one(tmp_path, pool):
+@pytest.fixture(scope="module")
+def whole(tmp_path_factory, pool):
+    """The uninterrupted run the resume tests compare with, trained once for all of them
+    (the same seeded training each time: only its copies would differ)."""
+    return _vgg(pool, tmp_path_factory.mktemp("whole") / "run")
+
+
+def test_a_resumed_run_equals_the_uninterrupted_one(tmp_path, pool, whole):
     """Resumed after epoch 1, epochs 2-3 draw the batch order, augmentation and dropout
     of the uninterrupted run's epochs 2-3: histories and weights equal, bit for bit."""
-    whole = _vgg(pool, tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
         _vgg(pool, tmp_path / "cut", [_Crash(1)])
     record = _Record()
@@ -259,10 +266,9 @@ def test_a_resumed_run_equals_the_uninterrupted_one(tmp_path, pool):
 
 @pytest.mark.one_pass  # reading a torn backup file: the same on every backend
 @pytest.mark.parametrize("torn", [1, 2])
-def test_a_torn_backup_is_skipped_for_the_state_before(tmp_path, pool, torn):
+def test_a_torn_backup_is_skipped_for_the_state_before(tmp_path, pool, whole, torn):
     """Tear the newest backup (and, with torn=2, the one before): the run resumes from
     the last state that reads, and still ends as the uninterrupted run does."""
-    whole = _vgg(pool, tmp_path / "whole")
     with pytest.raises(KeyboardInterrupt):
         _vgg(pool, tmp_path / "cut", [_Crash(2)])
     state = json.loads((tmp_path / "cut" / "backup" / "state.json").read_text())
