@@ -292,3 +292,46 @@ def test_accuracy_row_is_measured_on_clean_images_in_inference_mode(rng):
     for key, s in (("train_acc", train), ("val_acc", val), ("public", public)):
         expected = np.mean(np.argmax(keras.ops.convert_to_numpy(probs(s)), 1) == s.y)
         assert row[key] == pytest.approx(expected)
+
+
+def _run(val_acc, val_loss, epochs, patience=10, model_epoch=None):
+    """A run as get_run returns it, reduced to what progress_reading reads."""
+    from types import SimpleNamespace
+    h = pd.DataFrame({"val_accuracy": val_acc, "val_loss": val_loss})
+    config = {"recipe": {"epochs": epochs, "patience": patience}}
+    if model_epoch is not None:
+        config["model_epoch"] = model_epoch
+    return SimpleNamespace(history=h, config=config, run_dir="runs/x")
+
+
+def test_progress_reading_tells_a_rising_run_from_a_finished_one():
+    # notebook 01's demo run (07:00 fresh clone): best at the last of 12 epochs
+    acc = [0.199, 0.191, 0.234, 0.234, 0.259, 0.314, 0.293, 0.363, 0.267, 0.544, 0.530, 0.568]
+    loss = [1.917, 1.846, 1.828, 1.820, 1.790, 1.704, 1.701, 1.629, 1.792, 1.356, 1.321, 1.252]
+    line = evaluate.progress_reading(_run(acc, loss, 12, model_epoch=11), "The CNN")
+    assert line.startswith("The CNN was still improving when its budget ran out: its lowest "
+                           "validation loss is at its last epoch (12 of 12; early stopping "
+                           "(patience 10) never fired)")
+    # the last third is 4 epochs: from epoch 8 (index 7) to epoch 12
+    assert "validation accuracy went 0.363 -> 0.568 over the last 4 epochs" in line
+    # without model_epoch the lowest validation loss decides, as the checkpoint does
+    assert evaluate.progress_reading(_run(acc, loss, 12)) == line.replace(
+        "The CNN", "The model analysed here")
+    # early stopping fired: 6 of 20 epochs, best at epoch 2, 4 epochs without improvement
+    stop = evaluate.progress_reading(_run([.2, .5, .4, .45, .41, .42], [2, 1, 1.1, 1.2, 1.3, 1.4],
+                                          20, patience=4))
+    assert stop == ("The model analysed here stopped at epoch 6 of 20: validation loss had not "
+                    "improved for 4 epochs after epoch 2, whose weights it keeps (validation "
+                    "accuracy 0.500), so it had stopped improving at this budget.")
+    # the budget ran out after the best epoch, before patience did
+    flat = evaluate.progress_reading(_run([.2, .5, .4], [2, 1, 1.1], 3))
+    assert flat == ("The model analysed here keeps epoch 2 of 3: validation loss did not improve "
+                    "in the last epoch, but early stopping (patience 10) never fired, so "
+                    "whether it had finished improving is not settled (validation accuracy went "
+                    "0.500 -> 0.400 over the last epoch).")
+    # a run cut short while still improving is not called finished
+    cut = evaluate.progress_reading(_run([.2, .3], [2, 1.5], 12))
+    assert "still improving when its run was cut short at epoch 2 of 12" in cut
+    empty = evaluate.progress_reading(_run([], [], 12))
+    assert empty.endswith("has no validation history (history.csv), so whether it was still "
+                          "improving is unknown.")
