@@ -112,14 +112,19 @@ def data_key(data: Dataset) -> str:
     return f"{data.name}:{h.hexdigest()[:12]}"
 
 
-def setup_of(prof: Profile, model: str, epochs: int, regime: Regime | None = None) -> str:
-    """One line saying what every row of the table was trained with (and in which regime)."""
+def setup_of(prof: Profile, model: str, epochs: int, regime: Regime | None = None,
+             patience: int | None = None) -> str:
+    """One line saying what every row of the table was trained with (and in which regime;
+    ``patience``: the early stopping the overfit regime's rows ran with)."""
     width = prof.ablation_width or prof.width
     train = prof.ablation_train if regime is None else regime.train
     images = f"{train:,}" if train else "all"
     bn = "" if prof.ablation_bn_momentum == 0.99 else f", batch-norm momentum {prof.ablation_bn_momentum}"
     where = "" if regime is None else f"{regime.name} regime ({regime.about}): "
-    every = "" if regime is None or regime.name != "overfit" else " (all run, the best kept)"
+    every = ""
+    if regime is not None and regime.name == "overfit":
+        every = (" (all run, the best kept)" if patience is None or patience >= epochs else
+                 f" at most (early stopping patience {patience}, seed 003's; the best kept)")
     return (f"{where}{model} at width {width}{bn}, {images} training-pool images (90/10 split), "
             f"{epochs} epochs{every}, batch {min(128, prof.batch_size)}, seed 003's optimizer")
 
@@ -168,9 +173,13 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     if reg.train is not None:
         prof = replace(prof, max_train=min(reg.train, prof.max_train or np.inf))
     prof = replace(prof, epochs=max(prof.epochs, n_epochs))  # the recipe is capped by the profile
-    if reg.name == "overfit":  # every epoch runs and the best is kept: early stopping would cut
-        prof = replace(prof, patience=max(prof.patience, n_epochs))  # off the slower learner
-    setup = setup_of(prof, model, n_epochs, reg if reg.name != "short" else None)
+    patience = None
+    if reg.name == "overfit":  # seed 003's own patience, not the profile's shorter one, which
+        # cut the slower-learning augmented rows off; the best epoch is kept
+        prof = replace(prof, patience=max(prof.patience,
+                                          min(train.get_recipe("keras_vgg").patience, n_epochs)))
+        patience = train.get_recipe("keras_vgg").scaled(prof).patience
+    setup = setup_of(prof, model, n_epochs, reg if reg.name != "short" else None, patience)
     if split_seed:
         setup += f", split seed {split_seed}"
     suffix = "" if reg.name == "short" else f"-{reg.name}"

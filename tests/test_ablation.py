@@ -210,3 +210,29 @@ def test_the_printed_margin_is_welchs_95_interval_near_the_decision():
         printed += [float(m) for m in re.findall(r"\+/- (\d+\.\d+)", v.text)]
         assert len(printed) == 2 and all(abs(m - half) <= 5e-4 for m in printed), v.text
         assert ("better than the baseline" in v.text) == (winner is not None)
+
+
+def test_demo_overfit_regime_runs_100_epochs_with_seed_003s_patience(tmp_path, data, monkeypatch):
+    """The demo's overfit regime: 400 images, up to 100 epochs, early stopping with seed
+    003's patience (30), not the profile's 10, which cut the slower augmented rows off;
+    the setup line says so. The training itself is stopped at its first call."""
+    from fer_kit.config import get_profile
+    from fer_kit.train import get_recipe
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def capture(pool, net, recipe, profile, **kw):
+        seen.update(profile=profile, epochs=kw["epochs"])
+        raise Stop
+
+    monkeypatch.setattr(ablation.train, "fit", capture)
+    with pytest.raises(Stop):
+        ablation.run(data, profile="demo", out=tmp_path, seeds=[0], regime="overfit")
+    rec = get_recipe("keras_vgg").scaled(seen["profile"])
+    assert (seen["epochs"], rec.epochs, rec.patience) == (100, 100, 30)
+    assert seen["profile"].max_train == 400
+    line = ablation.setup_of(seen["profile"], "cnn3", 100, ablation.get_regime("overfit", "demo"),
+                             rec.patience)
+    assert "100 epochs at most (early stopping patience 30, seed 003's; the best kept)" in line
