@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 
 from . import atomic, backend, evaluate, models, train
 from .augment import AugmentConfig
-from .config import ConfigError, Profile, get_profile, runs_dir
+from .config import ConfigError, Profile, get_profile, runs_dir, seed_everything
 from .data.io import Dataset, Split
 from .data.outliers import find_outliers
 from .preprocess import FeaturewiseNormalizer
@@ -200,6 +200,8 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
         if options.pop("drop_outliers", False):
             clean = clean if clean is not None else without_outliers(train.capped_pool(pool, prof))
             pool = clean
+        seed_everything(s)  # the row's initial weights from its seed, not from the rows
+        # built before it: a row trained alone (a resumed table) starts as in a full run
         net = models.build(model, width=width, bn_momentum=prof.ablation_bn_momentum)
         res = train.fit(pool, net, "keras_vgg", profile=prof,
                         run_dir=out / f"{name}-rng{s}", seed=s, split_seed=split_seed,

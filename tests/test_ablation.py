@@ -236,3 +236,18 @@ def test_demo_overfit_regime_runs_100_epochs_with_seed_003s_patience(tmp_path, d
     line = ablation.setup_of(seen["profile"], "cnn3", 100, ablation.get_regime("overfit", "demo"),
                              rec.patience)
     assert "100 epochs at most (early stopping patience 30, seed 003's; the best kept)" in line
+
+
+def test_a_row_trained_alone_equals_the_row_trained_after_others(tmp_path, data):
+    """A resumed table trains only its missing rows: each row's model must start from its
+    own seed, not from the random state the rows before it left (it did: the model was
+    built before fit seeded anything)."""
+    from fer_kit.config import seed_everything
+    full = ablation.run(data, "cnn3", configs=["baseline", "featurewise"], seeds=[1],
+                        out=tmp_path / "full", epochs=1)
+    seed_everything(99)  # a new session (fk.setup(seed=...)) resuming the table
+    alone = ablation.run(data, "cnn3", configs=["featurewise"], seeds=[1],
+                         out=tmp_path / "alone", epochs=1)
+    a = full.set_index("config").loc["featurewise", ["val_loss", "val_acc", "public"]]
+    b = alone.set_index("config").loc["featurewise", ["val_loss", "val_acc", "public"]]
+    np.testing.assert_allclose(a.to_numpy(float), b.to_numpy(float), rtol=1e-6)
