@@ -243,6 +243,57 @@ def test_feature_maps_and_kernels():
         vis.kernels(model, "pool0")
 
 
+def _edge_model():
+    """Input -> 'copy' (the pixels) -> 2x2 max-pool -> 'sobel' (two fixed 3x3 kernels)."""
+    k = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], np.float32)
+    inp = keras.Input((48, 48, 1))
+    copy = keras.layers.Conv2D(1, 1, use_bias=False, name="copy")
+    sobel = keras.layers.Conv2D(2, 3, padding="same", use_bias=False, name="sobel")
+    model = keras.Model(inp, sobel(keras.layers.MaxPooling2D(name="pool")(copy(inp))))
+    copy.set_weights([np.ones((1, 1, 1, 1), np.float32)])
+    sobel.set_weights([np.stack([k, k.T], -1)[:, :, None, :]])
+    return model, np.stack([k, k.T])
+
+
+def test_face_following_against_the_maps_written_out():
+    from scipy import ndimage
+    model, ks = _edge_model()
+    rng = np.random.default_rng(0)
+    faces = np.zeros((6, 48, 48))  # bright blobs on a black border: the Sobel layer's zero
+    faces[:, 6:-6, 6:-6] = np.maximum(0, 100 + 300 * ndimage.gaussian_filter(  # padding adds
+        rng.normal(size=(6, 36, 36)), (0, 2, 2)))  # no edge; positive, so |copy| is the face
+    x = faces[..., None].astype(np.float32)
+    r = lambda a, b: np.corrcoef(a.ravel(), b.ravel())[0, 1]  # noqa: E731
+    edges = [np.hypot(ndimage.sobel(f, 0), ndimage.sobel(f, 1)) for f in faces]
+    copy = vis.face_following(model, "copy", x)
+    np.testing.assert_allclose(copy["r_image"], 1, atol=1e-6)  # the map is the face
+    np.testing.assert_allclose(copy["r_edges"], [r(f, e) for f, e in zip(faces, edges)],
+                               atol=1e-5)
+    assert copy.attrs["size"] == (48, 48) and copy.attrs["filters"] == 1
+    after = vis.face_following(model, "sobel", x)
+    for i, f in enumerate(faces):  # pool, correlate with zero padding, mean |response|
+        pooled = f.reshape(24, 2, 24, 2).max((1, 3))
+        energy = np.mean([np.abs(ndimage.correlate(pooled, k, mode="constant")) for k in ks], 0)
+        assert after["r_image"][i] == pytest.approx(r(energy, ndimage.zoom(f, 0.5, order=1)),
+                                                    abs=1e-4)
+        assert after["r_edges"][i] == pytest.approx(
+            r(energy, ndimage.zoom(edges[i], 0.5, order=1)), abs=1e-4)
+    table, text = vis.face_following_reading(model, ["copy", "sobel"], x)
+    assert table.loc["sobel", "size"] == "24x24"
+    assert table.loc["copy", "r_edges"] == pytest.approx(copy["r_edges"].mean())
+    se = after["r_image"].std(ddof=1) / np.sqrt(6)
+    assert table.loc["sobel", "r_image_se"] == pytest.approx(se)
+    lines = text.splitlines()
+    assert lines[1].startswith("  copy (48x48): follows the face's brightness with r = 1.00")
+    # the Sobel maps draw edges, not brightness: the drop is far beyond its noise
+    assert lines[3].startswith("From copy to sobel, r with the face's brightness changes by -")
+    assert lines[3].endswith("resolved: sobel follows it less closely.")
+    assert lines[4].startswith("From copy to sobel, r with the face's edges changes by +")
+    assert lines[5].startswith("So copy's maps mostly copy the face's light and dark regions")
+    with pytest.raises(ValueError, match="expected 2 layers and at least 2 faces, got 1 layers"):
+        vis.face_following_reading(model, ["copy"], x)
+
+
 def test_cascading_randomization_and_mask_share():
     model = _small()
     xs = np.random.default_rng(4).normal(size=(4, 20, 16, 3)).astype("float32")

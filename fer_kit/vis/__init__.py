@@ -14,9 +14,9 @@ module             what is in it
 ``attribution``    ``integrated_gradients``, ``completeness_gap``
 ``cam``            ``gradcam`` (Grad-CAM, Grad-CAM++)
 ``ascent``         ``maximize`` (activation maximization), ``Ascent``, ``deprocess``
-``features``       ``feature_maps``, ``kernels``
+``features``       ``feature_maps``, ``kernels``, ``face_following`` and its P5 reading
 ``sanity``         ``explain``, ``cascading_randomization`` (Adebayo et al. 2018), its
-                   ``sanity_verdict`` and ``adebayo_reading``; ``mask_share``
+                   ``sanity_verdict`` and ``adebayo_reading``; ``mask_share``, ``mask_reading``
 =================  =======================================================================
 
 keras-vis's calls (``visualize_saliency``, ``visualize_cam``, ``visualize_activation``)
@@ -39,9 +39,9 @@ from .attribution import completeness_gap, integrated_gradients
 from .backprop import saliency, scale_to_unit, smooth_gradients
 from .cam import gradcam
 from .explainer import Explainer, as_explainer
-from .features import feature_maps, kernels
-from .sanity import (METHODS, adebayo_reading, cascading_randomization, explain, mask_share,
-                     rank_corr, sanity_verdict)
+from .features import face_following, face_following_reading, feature_maps, kernels
+from .sanity import (METHODS, adebayo_reading, cascading_randomization, explain, mask_reading,
+                     mask_share, rank_corr, sanity_verdict)
 from .find import find_layer_idx, get_layer, last_conv_layer
 from .surgery import MODIFIERS
 
@@ -88,7 +88,7 @@ def __getattr__(name: str):
 
 __all__ = ["Ascent", "Explainer", "METHODS", "MODIFIERS", "adebayo_reading",
            "cascading_randomization", "completeness_gap", "deprocess", "explain", "as_explainer",
-           "feature_maps", "find_layer_idx", "get_layer", "gradcam", "gradients",
-           "integrated_gradients", "kernels", "last_conv_layer", "mask_share", "maximize",
-           "normalize", "predicted_class", "rank_corr", "saliency", "sanity_verdict",
+           "face_following", "face_following_reading", "feature_maps", "find_layer_idx",
+           "get_layer", "gradcam", "gradients", "integrated_gradients", "kernels",
+           "last_conv_layer", "mask_reading", "mask_share", "maximize", "normalize", "predicted_class", "rank_corr", "saliency", "sanity_verdict",
            "scale_to_unit", "smooth_gradients", "target_model"]
