@@ -8,10 +8,17 @@ import pytest
 from fer_kit import models
 
 
+# Parameter counts and shapes are arithmetic on the layer configs, the same on every
+# backend: they run in the first pass only (tests/conftest.py); the forward passes below
+# run on each backend.
+arithmetic = pytest.mark.one_pass
+
+
 def _trainable(model):
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
 
 
+@arithmetic
 def test_vgg_selu_matches_seed_003_counts():
     m = models.build("vgg_selu")
     assert m.count_params() == 6_400_199
@@ -20,6 +27,7 @@ def test_vgg_selu_matches_seed_003_counts():
     assert [m.get_layer(f"block{b}_pool").output.shape[1] for b in (1, 2, 3)] == [24, 12, 6]
 
 
+@arithmetic
 def test_cnn3_matches_seed_000_shapes_and_counts():
     m = models.build("cnn3")
     assert [tuple(m.get_layer(f"conv{b}_pool").output.shape[1:]) for b in (1, 2, 3)] == [
@@ -29,6 +37,7 @@ def test_cnn3_matches_seed_000_shapes_and_counts():
     assert _trainable(m) == 3_313_543  # PyTorch's parameter count for the seed's model
 
 
+@arithmetic
 @pytest.mark.parametrize("width", [1.0, 0.25, 0.125])
 def test_dnn_is_within_1_percent_of_the_cnn(width):  # the issue asks 5%; the docs promise 1%
     cnn = models.build("vgg_selu", width=width).count_params()
@@ -45,6 +54,7 @@ def test_width_scales_channels_and_any_input_shape():
     assert models.conv_layer_names(m)[-1] == "block3_conv2"
 
 
+@arithmetic
 def test_registry_and_errors():
     assert models.names() == ["cnn3", "dnn", "vgg_selu"]
     with pytest.raises(ValueError, match="unknown model 'resnet'.*cnn3, dnn, vgg_selu"):
@@ -54,6 +64,7 @@ def test_registry_and_errors():
     assert isinstance(models.build("cnn3", width=0.125), keras.Model)
 
 
+@arithmetic
 def test_param_table_sets_widths_side_by_side_with_keras_counts():
     full, small = models.build("vgg_selu"), models.build("vgg_selu", width=0.25)
     t = models.param_table({"full": full, "small": small})

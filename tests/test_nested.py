@@ -4,6 +4,8 @@ them as they explain the same network built flat. The flat twins are built with 
 they do not go through the code under test's handling of nesting."""
 from __future__ import annotations
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -140,6 +142,10 @@ def test_a_name_used_in_two_backbones_must_be_given_as_a_path():
 
 def test_keras_vis_calls_see_through_the_backbone(pair):
     nested, flat, x = pair
+    repeat = os.environ.get("FER_KIT_TEST_PASS") == "repeat"
+    if nested.model.layers[1].name != "backbone" and repeat:
+        pytest.skip("keras-vis's layer lookup in MobileNetV2 runs in the first pass; fk.vis's "
+                    "gradients through it run on this backend in the tests above")
     for modifier in (None, "guided", "relu"):
         np.testing.assert_allclose(
             master_saliency(nested, -1, 2, x[0], backprop_modifier=modifier),

@@ -51,3 +51,27 @@ def test_reading_reproduced_partly_or_not():
         "is not reproduced: guided changes as much as vanilla.")
     with pytest.raises(KeyError, match=r"no row for \['guided'\].*'vanilla', 'gradcam'"):
         adebayo_reading(v.drop("guided"), "toy")
+
+
+def test_mask_reading_calls_a_ratio_near_1_unresolved():
+    import numpy as np
+
+    from fer_kit.vis.sanity import mask_reading, mask_share
+    rng = np.random.default_rng(0)
+    masks = np.zeros((8, 4, 4), bool)
+    masks[:, :2, :2] = True  # a quarter of each image
+    inside = masks * rng.uniform(0.5, 1, (8, 4, 4))  # all saliency on the mask: ratio 4
+    even = np.ones((8, 4, 4)) + rng.normal(0, 0.3, (8, 4, 4))  # spread evenly: ratio about 1
+    maps = {"vanilla": inside, "guided": inside, "gradcam": np.abs(even)}
+    verdict = sanity_verdict(_cascade(CURVES))  # vanilla passes, guided and gradcam fail
+    table, text = mask_reading(maps, masks, verdict)
+    assert list(table.index[:2]) == ["vanilla", "guided"] and table.index[-1] == "gradcam"
+    ratio = mask_share(np.abs(even), masks)["ratio"]
+    assert table.loc["gradcam", "ratio"] == pytest.approx(ratio.mean())
+    assert table.loc["gradcam", "ratio_se"] == pytest.approx(ratio.std(ddof=1) / np.sqrt(8))
+    lines = text.splitlines()
+    assert lines[0] == ("On the expression (ratio above 1 by more than 2 standard errors over 8 "
+                        "images) and dependent on the weights: vanilla 4.00")
+    assert lines[1].endswith("(the image, not the model): guided 4.00")
+    assert lines[2] == ("not resolved above 1 (no more on the expression than a map spread "
+                        f"evenly): gradcam {ratio.mean():.2f}")

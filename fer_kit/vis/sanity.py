@@ -179,3 +179,43 @@ def adebayo_reading(verdict: pd.DataFrame, model_name: str,
             f"{g['cascade_mean']:.2f}, vanilla {v['cascade_mean']:.2f}; with every layer "
             f"random guided {g['all_layers']:.2f}, vanilla {v['all_layers']:.2f}. "
             f"Adebayo et al.'s finding (guided nearly invariant, vanilla not) is {finding}.")
+
+
+def mask_reading(maps: dict, masks: np.ndarray,
+                 verdict: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+    """Which methods put their saliency on the expression, beyond the noise between images,
+    and whether those maps depend on the model's weights (notebook 05's reading).
+
+    A method is on the expression when its mean ``ratio`` (``mask_share``: the map's
+    share on the mask over the mask's share of the image) is above 1 by more than two
+    standard errors over the images; a map spread evenly scores 1, so a ratio near 1 is
+    no evidence either way.
+
+    Args:
+        maps: {method: (N, H, W) maps}.
+        masks: (N, H, W) ground-truth masks.
+        verdict: ``sanity_verdict``'s table (``all_layers`` and ``passes`` per method).
+
+    Returns:
+        (one row per method, by ratio: ``ratio``, ``ratio_se``, ``all_layers``,
+        ``passes``; the text, three lines).
+    """
+    rows = {}
+    for m, mp in maps.items():
+        r = mask_share(mp, masks)["ratio"].dropna()
+        rows[m] = {"ratio": r.mean(), "ratio_se": r.std(ddof=1) / np.sqrt(len(r))
+                   if len(r) > 1 else np.nan}
+    table = pd.DataFrame(rows).T.join(verdict[["all_layers", "passes"]]).sort_values(
+        "ratio", ascending=False)
+    above = table["ratio"] - 2 * table["ratio_se"] > 1
+    passes = table["passes"].fillna(False).astype(bool)
+    name = lambda idx: (", ".join(f"{m} {table.loc[m, 'ratio']:.2f}" for m in idx)  # noqa: E731
+                        or "none")
+    n = len(np.asarray(masks))
+    lines = [f"On the expression (ratio above 1 by more than 2 standard errors over {n} "
+             f"images) and dependent on the weights: {name(table.index[above & passes])}",
+             "on the expression but surviving randomization (the image, not the model): "
+             f"{name(table.index[above & ~passes])}",
+             "not resolved above 1 (no more on the expression than a map spread evenly): "
+             f"{name(table.index[~above])}"]
+    return table, "\n".join(lines)
