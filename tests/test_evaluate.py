@@ -309,9 +309,9 @@ def test_progress_reading_tells_a_rising_run_from_a_finished_one():
     acc = [0.199, 0.191, 0.234, 0.234, 0.259, 0.314, 0.293, 0.363, 0.267, 0.544, 0.530, 0.568]
     loss = [1.917, 1.846, 1.828, 1.820, 1.790, 1.704, 1.701, 1.629, 1.792, 1.356, 1.321, 1.252]
     line = evaluate.progress_reading(_run(acc, loss, 12, model_epoch=11), "The CNN")
-    assert line.startswith("The CNN was still improving when its budget ran out: its lowest "
-                           "validation loss is at its last epoch (12 of 12; early stopping "
-                           "(patience 10) never fired)")
+    assert line.startswith("The CNN was still improving when its budget ran out: its validation "
+                           "loss, which early stopping watches, is lowest at its last epoch (12 "
+                           "of 12; early stopping (patience 10) never fired); ")
     # the last third is 4 epochs: from epoch 8 (index 7) to epoch 12
     assert "validation accuracy went 0.363 -> 0.568 over the last 4 epochs" in line
     # without model_epoch the lowest validation loss decides, as the checkpoint does

@@ -60,8 +60,9 @@ def progress_reading(run, name: str = "The model analysed here") -> str:
     if kept == n - 1:
         end = ("its budget ran out" if n >= budget else
                f"its run was cut short at epoch {n} of {budget}")
-        return (f"{name} was still improving when {end}: its lowest validation "
-                f"loss is at its last epoch ({n} of {n}; {fired}) and {rise}. What this "
+        return (f"{name} was still improving when {end}: its validation loss, which early "
+                f"stopping watches, is lowest at its last epoch ({n} of {n}; {fired}); {rise}. "
+                "What this "
                 "notebook reads describes a model partway through learning; more epochs "
                 "would change it (report 003 trained up to 200 epochs, patience 30, on "
                 "FER2013).")
