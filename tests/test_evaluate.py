@@ -219,6 +219,13 @@ def test_tta_gains_and_reading_on_a_model_whose_flip_answers_are_known():
     assert lines[0].startswith("public: 1.0000 -> 0.6000, gain -0.4000 +/- 0.3266 (2 SE): beyond")
     assert lines[1] == ("private: 0.2500 -> 0.7500, gain +0.5000 +/- 1.0000 (2 SE): "
                         "within the noise of this test set")
+    # the splits disagree: pooled, the gain is the mean over all 14 images, its SE that of a
+    # weighted mean of two independent splits
+    pooled_se = np.sqrt((10 * se[0]) ** 2 + (4 * se[1]) ** 2) / 14
+    gain = np.r_[d_pub, d_priv].mean()
+    assert lines[2] == (f"The splits disagree; together (14 images) the gain is {gain:+.4f} "
+                        f"+/- {2 * pooled_se:.4f} (2 SE): within their noise.")
+    assert len(evaluate.tta_reading(table.iloc[:1]).splitlines()) == 1  # one split: no pooling
     # no labeled split: an empty table and nothing to read
     unlabeled = Dataset("x", public, public=Split(public.x, None, public.ids))
     assert len(evaluate.tta_gains(model, unlabeled)) == 0

@@ -1,8 +1,8 @@
 """Evaluation: predictions (optionally with flip test-time augmentation), accuracy,
 public/private scores, confusion matrices, submissions (``metrics``), and their readings
 in words: the most-confused pairs, a confusion matrix's reading, two models compared on
-the same images, flip TTA's gain (``readings``), and whether a trained run was still
-improving when it stopped (``progress``).
+the same images (``readings``), flip TTA's gain (``tta``), and whether a trained run was
+still improving when it stopped (``progress``).
 
 Every name is here, as ``fk.evaluate.<name>``.
 """
@@ -12,8 +12,8 @@ from .metrics import (accuracy, check_pixels, confusion, labeled_test, predict, 
                       report, scores, share_interval, test_set, write_submission)
 from .progress import progress_reading
 from .readings import (ModelComparison, accuracy_row, compare_models, fit_diagnosis,
-                       most_confused, paired_gain, paired_reading, reading, tta_gains,
-                       tta_reading)
+                       most_confused, paired_gain, paired_reading, reading)
+from .tta import tta_gains, tta_reading
 
 __all__ = ["ModelComparison", "accuracy", "accuracy_row", "check_pixels", "compare_models",
            "confusion", "fit_diagnosis", "labeled_test", "most_confused", "paired_gain",

@@ -1,5 +1,6 @@
-"""Readings: what a confusion matrix, two models' predictions or a TTA table say, in
-sentences generated from their numbers (the conclusions notebooks 02, 04 and 08 print).
+"""Readings: what a confusion matrix or two models' predictions say, in sentences
+generated from their numbers (the conclusions notebooks 02 and 04 print; flip TTA's,
+notebook 08's, are in ``tta``).
 
 Each reading carries its uncertainty: Wilson intervals for a rate, paired standard
 errors for the gap between two models on the same images, and a gap is called resolved
@@ -210,39 +211,3 @@ def compare_models(table: pd.DataFrame, preds: dict, y_true: np.ndarray, key: st
                  "images' noise, not the spread between training seeds (notebook 03 measures "
                  "that spread for its rows).")
     return ModelComparison("\n".join(lines), best_dnn, cnn_line, lin_line, budget)
-
-
-def tta_gains(model, data: Dataset) -> pd.DataFrame:
-    """Flip test-time augmentation's gain on each labeled test split (PublicTest,
-    PrivateTest), paired on the same images.
-
-    Returns:
-        One row per labeled split (empty when none has labels): images, plain, flip TTA,
-        gain and gain SE (``paired_gain``).
-    """
-    rows = {}
-    for name in ("public", "private"):
-        split = getattr(data, name)
-        if split is None or split.y is None or not len(split):
-            continue  # no labels: nothing to score
-        plain = predict(model, split.x)
-        flip = predict(model, split.x, tta_flip=True)
-        gain, se = paired_gain(split.y, plain, flip)
-        rows[name] = {"images": len(split), "plain": accuracy(split.y, plain),
-                      "flip TTA": accuracy(split.y, flip), "gain": gain, "gain SE": se}
-    return pd.DataFrame(rows).T
-
-
-def tta_reading(table: pd.DataFrame) -> str:
-    """One line per split of ``tta_gains``'s table: the accuracy without and with flip TTA,
-    the gain with two standard errors, and whether it is beyond this test set's noise
-    (more than two standard errors); "" for an empty table."""
-    lines = []
-    for split, r in table.iterrows():
-        resolved = abs(r["gain"]) > 2 * r["gain SE"]
-        lines.append(f"{split}: {r['plain']:.4f} -> {r['flip TTA']:.4f}, gain {r['gain']:+.4f} "
-                     f"+/- {2 * r['gain SE']:.4f} (2 SE): "
-                     + ("beyond the noise of this test set, for this one trained model (another "
-                        "training seed may gain more or less)" if resolved
-                        else "within the noise of this test set"))
-    return "\n".join(lines)
