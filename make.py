@@ -154,6 +154,7 @@ def _run_logged(job: Job) -> int:
     """Run one job with its output in its log file; print a line (and the log's end, or all
     of it on failure) when it finishes. Returns its exit status."""
     job.log().parent.mkdir(parents=True, exist_ok=True)
+    (ROOT / "build" / "pytest").mkdir(exist_ok=True)  # pytest makes --basetemp, not its parent
     print(f"+ [{job.name}] started:", " ".join(f"{k}={v}" for k, v in job.env.items()),
           " ".join(map(str, job.command())), flush=True)
     start = time.monotonic()

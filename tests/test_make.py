@@ -103,3 +103,14 @@ def test_jobs_run_side_by_side_and_a_failure_is_reported_after_all_ran(tmp_path,
     assert (tmp_path / "a").exists() and (tmp_path / "b").exists()
     monkeypatch.setenv("FER_KIT_TEST_LANES", "1")
     assert make.lanes(4) == 1
+
+
+def test_a_job_runs_pytest_in_a_clean_checkout_with_its_own_report(tmp_path, monkeypatch):
+    """A real job's command in a checkout without build/ (a clean clone): pytest gets its
+    temporary folder and writes the JUnit report make.py reads."""
+    monkeypatch.setattr(make, "ROOT", tmp_path)
+    monkeypatch.setattr(make, "PY", sys.executable)
+    (tmp_path / "test_one.py").write_text("def test_tmp(tmp_path):\n    assert tmp_path.is_dir()\n")
+    job = make.Job("one", ["test_one.py"], {})
+    assert make.run_jobs([job], lanes=1) == 0, job.log().read_text()
+    assert make._passed(job.junit(), "test_tmp")
