@@ -290,6 +290,21 @@ def test_face_following_against_the_maps_written_out():
     assert lines[3].endswith("resolved: sobel follows it less closely.")
     assert lines[4].startswith("From copy to sobel, r with the face's edges changes by +")
     assert lines[5].startswith("So copy's maps mostly copy the face's light and dark regions")
+    assert table.loc["sobel", "r_edges"] > table.loc["sobel", "r_image"]  # why line 5 is said
+    # after pooling, one filter copies the face and one draws its edges: brightness falls and
+    # edges rise, both resolved, yet the maps still follow brightness more than edges, so
+    # the reading must not say the second layer draws edges instead
+    inp = keras.Input((48, 48, 1))
+    mix = keras.layers.Conv2D(2, 3, padding="same", use_bias=False, name="mix")
+    mixed = keras.Model(inp, mix(keras.layers.MaxPooling2D()(model.get_layer("copy")(inp))))
+    centre = np.zeros((3, 3), np.float32)
+    centre[1, 1] = 1
+    mix.set_weights([np.stack([centre, 0.1 * ks[0]], -1)[:, :, None, :]])
+    t, mix_text = vis.face_following_reading(mixed, ["copy", "mix"], x)
+    assert t.loc["mix", "r_image"] > t.loc["mix", "r_edges"]
+    assert "resolved: mix follows it less closely" in mix_text
+    assert "resolved: mix follows them more closely" in mix_text
+    assert not any(l.startswith("So ") for l in mix_text.splitlines())
     with pytest.raises(ValueError, match="expected 2 layers and at least 2 faces, got 1 layers"):
         vis.face_following_reading(model, ["copy"], x)
 

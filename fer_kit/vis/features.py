@@ -110,7 +110,9 @@ def face_following_reading(model, layers, images) -> tuple[pd.DataFrame, str]:
                    + " closely") if moved[key] else "within the noise"
         lines.append(f"From {a} to {b}, r with the face's {what} changes by {gap:+.2f} "
                      f"+/- {err:.2f}: {verdict}.")
-    if moved["r_image"] < 0 and moved["r_edges"] > 0:
+    ra, rb = table.loc[a], table.loc[b]
+    if (moved["r_image"] < 0 < moved["r_edges"] and ra["r_image"] > ra["r_edges"]
+            and rb["r_edges"] > rb["r_image"]):  # the first draws light, the second edges
         lines.append(f"So {a}'s maps mostly copy the face's light and dark regions, and "
                      f"{b}'s follow its edges instead (outline, brows, eyes, mouth), drawn "
                      "coarser.")
