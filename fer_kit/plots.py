@@ -23,7 +23,6 @@ from matplotlib.cm import ScalarMappable
 from matplotlib.ticker import MaxNLocator
 
 from . import atomic, config
-from .ablation import summarize, verdict
 from .config import EMOTIONS
 
 
@@ -308,6 +307,10 @@ def ablation(table, metric: str = "val_acc", reference=None, chance: float | Non
         chance: the majority-class rate, drawn as a dashed line where it is near the values
             (else the axis label gives it).
     """
+    # fer_kit.ablation loads Keras and so TensorFlow (slow, and it fixes TensorFlow's
+    # threads): imported when an ablation figure is drawn, so that a notebook's
+    # `from fer_kit import plots` before fk.setup leaves the threads to setup
+    from .ablation import summarize, verdict
     panels = [(labels[0], pd.DataFrame(table))]
     if reference is not None and len(reference):
         panels.append((labels[1], pd.DataFrame(reference)))

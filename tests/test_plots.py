@@ -133,3 +133,15 @@ def test_a_figure_is_shown_once_under_agg_as_papermill_runs(monkeypatch):
     monkeypatch.setenv("MPLBACKEND", "Agg")
     shown = _images_per_cell("import matplotlib; assert matplotlib.get_backend().lower() == 'agg'")
     assert shown == {"value": 1, "assigned": 0, "saved": 1, "plain": 0}
+
+
+def test_importing_plots_leaves_tensorflow_to_setup():
+    """Every notebook's setup cell imports plots before fk.setup; if that loaded TensorFlow,
+    setup could no longer fix its threads (a warning on every page, and numbers that change
+    with the core count)."""
+    import subprocess
+    import sys
+    code = ("import sys, fer_kit as fk\nfrom fer_kit import plots\n"
+            "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
