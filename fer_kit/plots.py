@@ -205,8 +205,11 @@ def confusion(cm, title: str = "Confusion matrix (row-normalized)", fmt: str = "
     """
     given = ax is not None
     fig, ax = (ax.figure, ax) if given else _subplots(figsize=(6.4, 5.4))
+    # rows that sum to 1 are shares of the true class; else counts of images
+    shares = np.allclose(np.asarray(cm, float).sum(axis=1)[np.asarray(cm).sum(axis=1) > 0], 1)
     sns.heatmap(cm, annot=True, fmt=fmt, cmap="Blues", square=True, cbar=True, ax=ax,
-                vmin=0, annot_kws={"fontsize": 8})
+                vmin=0, annot_kws={"fontsize": 8},
+                cbar_kws={"label": "share of the true class" if shares else "images"})
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
     ax.set_title(title)

@@ -31,6 +31,9 @@ def test_confusion_heatmap_has_class_names_and_values():
     assert [t.get_text() for t in ax.get_xticklabels()][0] == "Angry"
     texts = [t.get_text() for t in ax.texts]
     assert len(texts) == 49 and "0.50" in texts
+    assert fig.axes[1].get_ylabel() == "share of the true class"  # the colour bar says what
+    counts = plots.confusion(evaluate.confusion(y, p), fmt="d")
+    assert counts.axes[1].get_ylabel() == "images"
 
 
 def test_prediction_grids_mark_mistakes():
