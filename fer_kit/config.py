@@ -110,9 +110,10 @@ PROFILES: dict[str, Profile] = {
                     # seed 000's CNN at 1/8 width learns in 8 epochs, the VGG does not
                     ablation_model="cnn3", ablation_width=0.125, ablation_bn_momentum=0.9,
                     # the overfit regime: few images, many epochs (notebook 03). 100 epochs
-                    # of 400 images are 700 optimizer steps: at 30 (210 steps) the augmented
-                    # model was still learning the task and trailed the baseline by 6 points;
-                    # at 100 it leads by about 8 (3 seeds, README "Notebook 03")
+                    # of 400 images are about 600 optimizer steps: at 30 (180 steps) the
+                    # augmented model was still learning the task and trailed the baseline;
+                    # at 100 it led in the trials, not always beyond the margin (README,
+                    # "The ablation table")
                     overfit_train=400, overfit_epochs=100),
     # The seeds' own recipes: full width, up to 200 epochs with patience 30 (seed 003).
     # The ablation: 6 configurations x 2 seeds x 30 epochs at full width, about 10 minutes
