@@ -4,7 +4,6 @@ lanes, and the first backend's nbval pass left out only when the plain-install t
 nine notebooks and passed (pytest's own JUnit report is the reference)."""
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,16 +19,19 @@ import make  # noqa: E402
     ("pytest.skip('offline')", False),
     ("assert False", False),
 ])
-def test_nbval_is_left_out_only_after_the_notebook_test_passed(tmp_path, body, passed):
-    test = tmp_path / "test_x.py"
-    test.write_text(f"import pytest\n\ndef test_cli_and_all_notebooks_run_from_the_plain_install():\n"
-                    f"    {body}\n\ndef test_other():\n    pass\n")
-    junit = tmp_path / "junit.xml"
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(test),
-                    "--junitxml", str(junit)], cwd=tmp_path, capture_output=True)
+def test_nbval_is_left_out_only_after_the_notebook_test_passed(pytester, monkeypatch, body,
+                                                              passed):
+    # pytest itself writes the report; without the installed plugins (nbval, hypothesis,
+    # ...), which take seconds to load and play no part in it
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+    pytester.makepyfile(test_x=f"import pytest\n\n"
+                        f"def test_cli_and_all_notebooks_run_from_the_plain_install():\n"
+                        f"    {body}\n\ndef test_other():\n    pass\n")
+    junit = pytester.path / "junit.xml"
+    pytester.runpytest_inprocess("-q", "-p", "no:cacheprovider", "--junitxml", str(junit))
     assert make._passed(junit, "test_cli_and_all_notebooks_run_from_the_plain_install") is passed
     assert make._passed(junit, "test_other")
-    assert not make._passed(tmp_path / "missing.xml", "test_other")
+    assert not make._passed(pytester.path / "missing.xml", "test_other")
 
 
 def test_further_backends_run_the_notebooks_with_backend_code_of_their_own(monkeypatch):
@@ -111,6 +113,6 @@ def test_a_job_runs_pytest_in_a_clean_checkout_with_its_own_report(tmp_path, mon
     monkeypatch.setattr(make, "ROOT", tmp_path)
     monkeypatch.setattr(make, "PY", sys.executable)
     (tmp_path / "test_one.py").write_text("def test_tmp(tmp_path):\n    assert tmp_path.is_dir()\n")
-    job = make.Job("one", ["test_one.py"], {})
+    job = make.Job("one", ["test_one.py"], {"PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
     assert make.run_jobs([job], lanes=1) == 0, job.log().read_text()
     assert make._passed(job.junit(), "test_tmp")
