@@ -9,8 +9,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 .PHONY: demo test lab install install-dev bench clean
 
 # demo: a plain install (no dev extras) runs the nine notebooks in the demo profile.
-# test: the dev extras, then unit tests and the smoke notebooks under nbval, once per
-# Keras backend installed (TensorFlow, JAX; PyTorch where torch is in .venv).
+# test: the dev extras, then pytest jobs side by side, one per core (make.py plan): both
+# tiers and the nine smoke notebooks from a plain install on TensorFlow; on each further
+# backend (JAX; PyTorch where torch is in .venv) the backend-dependent unit tests and nbval
+# on notebooks 05 and 07. Logs in build/test-logs/.
 demo test lab install install-dev:
 	$(PYTHON) make.py $@
 
