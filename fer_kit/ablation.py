@@ -176,9 +176,8 @@ def run(data: Dataset, model: str | None = None, configs: list[str] | None = Non
     patience = None
     if reg.name == "overfit":  # seed 003's own patience, not the profile's shorter one, which
         # cut the slower-learning augmented rows off; the best epoch is kept
-        prof = replace(prof, patience=max(prof.patience,
-                                          min(train.get_recipe("keras_vgg").patience, n_epochs)))
-        patience = train.get_recipe("keras_vgg").scaled(prof).patience
+        patience = min(train.get_recipe("keras_vgg").patience, n_epochs)
+        prof = replace(prof, patience=max(prof.patience, patience))
     setup = setup_of(prof, model, n_epochs, reg if reg.name != "short" else None, patience)
     if split_seed:
         setup += f", split seed {split_seed}"

@@ -90,5 +90,6 @@ __all__ = ["Ascent", "Explainer", "METHODS", "MODIFIERS", "adebayo_reading",
            "cascading_randomization", "completeness_gap", "deprocess", "explain", "as_explainer",
            "face_following", "face_following_reading", "feature_maps", "find_layer_idx",
            "get_layer", "gradcam", "gradients", "integrated_gradients", "kernels",
-           "last_conv_layer", "mask_reading", "mask_share", "maximize", "normalize", "predicted_class", "rank_corr", "saliency", "sanity_verdict",
-           "scale_to_unit", "smooth_gradients", "target_model"]
+           "last_conv_layer", "mask_reading", "mask_share", "maximize", "normalize",
+           "predicted_class", "rank_corr", "saliency", "sanity_verdict", "scale_to_unit",
+           "smooth_gradients", "target_model"]
