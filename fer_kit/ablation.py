@@ -21,18 +21,17 @@ most the run in progress, and new data (another SynthFER, or FER2013 itself) tra
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm.auto import tqdm
 
 from . import atomic, backend, evaluate, models, train
 from .augment import AugmentConfig
 from .config import ConfigError, Profile, get_profile, runs_dir, seed_everything
+from .data.dataset import data_key
 from .data.io import Dataset, Split
 from .data.outliers import find_outliers
 from .preprocess import FeaturewiseNormalizer
@@ -98,18 +97,6 @@ def get_regime(name: str, profile: str | Profile | None = None) -> Regime:
         return Regime("overfit", prof.overfit_train, prof.overfit_epochs,
                       ("baseline", "augmentation"), _ABOUT["overfit"])
     raise ConfigError(f"unknown ablation regime {name!r}; choose from {list(REGIMES)}")
-
-
-def data_key(data: Dataset) -> str:
-    """The dataset's name and a hash of its labeled images and labels (12 hex digits)."""
-    h = hashlib.sha256()
-    for split in (data.train, data.public, data.private):
-        if split is not None:
-            h.update(np.ascontiguousarray(split.x).data)
-            if split.y is not None:
-                h.update(np.ascontiguousarray(split.y, np.int64).data)
-        h.update(b"|")
-    return f"{data.name}:{h.hexdigest()[:12]}"
 
 
 def setup_of(prof: Profile, model: str, epochs: int, regime: Regime | None = None,
@@ -268,15 +255,6 @@ class Verdict:
     against_baseline: dict = field(default_factory=dict)
 
 
-def _margin(se_a: float, se_b: float, n_a: int, n_b: int, level: float) -> float:
-    """Half-width of the ``level`` interval of a difference of two means (Welch's t)."""
-    var = se_a ** 2 + se_b ** 2
-    if not np.isfinite(var) or var == 0:
-        return 0.0 if var == 0 else np.inf
-    df = var ** 2 / (se_a ** 4 / max(n_a - 1, 1) + se_b ** 4 / max(n_b - 1, 1))
-    return float(stats.t.ppf(0.5 + level / 2, df) * np.sqrt(var))
-
-
 def verdict(table: pd.DataFrame, metric: str = "val_acc", baseline: str = "baseline",
             level: float = 0.95) -> Verdict:
     """The best configuration by mean ``metric``, named a winner only when its lead over
@@ -299,7 +277,7 @@ def verdict(table: pd.DataFrame, metric: str = "val_acc", baseline: str = "basel
     pct = f"{level:.0%}"
     second = order[1]
     lead = mean[best] - mean[second]
-    noise = _margin(se[best], se[second], n[best], n[second], level)
+    noise = evaluate.welch_margin(se[best], se[second], n[best], n[second], level)
     winner = best if lead > noise else None
     if winner:
         lines.append(f"winner: {best} ({mean[best]:.3f}), ahead of {second} "
@@ -312,7 +290,7 @@ def verdict(table: pd.DataFrame, metric: str = "val_acc", baseline: str = "basel
     if baseline in mean.index:
         for name in mean.index.drop(baseline):
             diff = mean[name] - mean[baseline]
-            err = _margin(se[name], se[baseline], n[name], n[baseline], level)
+            err = evaluate.welch_margin(se[name], se[baseline], n[name], n[baseline], level)
             word = ("better than" if diff > 0 else "worse than") if abs(diff) > err \
                 else "not distinguishable from"
             lines.append(f"  {name:24s} {diff:+.3f} +/- {err:.3f}: {word} the baseline")

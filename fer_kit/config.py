@@ -58,6 +58,8 @@ class Profile:
         overfit_train: training-pool images in the ablation's "overfit" regime (few images,
             many epochs: the baseline memorizes them, so augmentation can help).
         overfit_epochs: epochs per row in that regime.
+        compare_seeds: training seeds per network in notebook 02's comparison (the CNN's
+            seeds after the first may come stored: ``fk.evaluate.stored_seeds``).
         threads: compute threads per operation (TensorFlow's intra- and inter-op pools,
             XLA's on JAX), fixed so that a seeded run gives the same numbers on any number
             of cores; None: one per core (faster on a big machine, but sums are then
@@ -85,6 +87,7 @@ class Profile:
     ablation_seeds: int = 3
     overfit_train: int | None = 1000
     overfit_epochs: int = 30
+    compare_seeds: int = 3
     threads: int | None = None
 
 
@@ -97,6 +100,7 @@ PROFILES: dict[str, Profile] = {
                      patience=2, batch_size=64, ablation_epochs=1, ablation_train=500, max_train=1400,
                      ascent_steps=8, vis_images=8, ablation_model="cnn3",
                      ablation_bn_momentum=0.9, ablation_seeds=2, overfit_train=300, overfit_epochs=2,
+                     compare_seeds=2,
                      # CI and nbval compare the smoke profile's numbers across machines
                      threads=THREADS_FIXED),
     # batch 64: twice the steps of the seeds' 128 per epoch, which a small CPU budget needs;

@@ -342,3 +342,106 @@ def test_progress_reading_tells_a_rising_run_from_a_finished_one():
     empty = evaluate.progress_reading(_run([], [], 12))
     assert empty.endswith("has no validation history (history.csv), so whether it was still "
                           "improving is unknown.")
+
+
+def _seed_table():
+    """Three networks' public accuracy over seeds (linear fitted once)."""
+    return evaluate.seed_table({
+        "CNN": [{"seed": s, "public": v} for s, v in enumerate([0.90, 0.86, 0.88])],
+        "DNN a": [{"seed": s, "public": v} for s, v in enumerate([0.70, 0.62, 0.75])],
+        "DNN b": [{"seed": s, "public": v} for s, v in enumerate([0.40, 0.45, 0.41])],
+        "linear": [{"seed": 0, "public": 0.6}]})
+
+
+def test_seed_gap_margin_is_welchs_interval_and_the_images_in_quadrature():
+    from scipy import stats
+    table, preds, y = _comparison_table()
+    per_seed = _seed_table()
+    gap, margin, line = evaluate.seed_gap(per_seed, "public", "CNN", "DNN a", y, preds["CNN"],
+                                          preds["DNN a"])
+    cnn, dnn = [0.90, 0.86, 0.88], [0.70, 0.62, 0.75]
+    assert gap == pytest.approx(np.mean(cnn) - np.mean(dnn))
+    # the seeds' part: scipy's Welch interval, an independent computation
+    ci = stats.ttest_ind(cnn, dnn, equal_var=False).confidence_interval(0.95)
+    welch = (ci.high - ci.low) / 2
+    _, img_se = evaluate.paired_gain(y, preds["DNN a"], preds["CNN"])
+    assert margin == pytest.approx(np.hypot(welch, 2 * img_se))
+    assert line.startswith(f"CNN is above DNN a by {gap:.3f} public (3 and 3 training seeds")
+    assert line.endswith(": resolved" if gap > margin else ": not resolved")
+    # a network fitted once adds no spread of its own: the other's alone (df = n - 1)
+    gap, margin, line = evaluate.seed_gap(per_seed, "public", "DNN a", "linear", y,
+                                          preds["DNN a"], preds["linear"])
+    half = stats.t.ppf(0.975, 2) * np.std(dnn, ddof=1) / np.sqrt(3)
+    _, img_se = evaluate.paired_gain(y, preds["linear"], preds["DNN a"])
+    assert margin == pytest.approx(np.hypot(half, 2 * img_se))
+    assert "3 and 1 training seeds" in line and line.endswith("not resolved")
+
+
+def test_compare_models_over_seeds_ranks_by_the_mean_and_names_the_spread():
+    table, preds, y = _comparison_table()
+    table.loc["DNN b", "public"] = 0.8  # seed 0 alone would pick DNN b; the means pick DNN a
+    per_seed = _seed_table()
+    r = evaluate.compare_models(table, preds, y, "public", epochs=3, cnn="CNN", linear="linear",
+                                per_seed=per_seed)
+    assert r.best_dnn == "DNN a"
+    lines = r.text.splitlines()
+    assert lines[0] == "By mean public accuracy over training seeds (10 images):"
+    assert lines[1] == f"  {'CNN':26s} 0.880 (SD 0.020 over 3 seeds, 0.860-0.900)"
+    assert lines[3] == f"  {'linear':26s} 0.600 (one fit)"
+    assert r.cnn_vs_dnn == evaluate.seed_gap(per_seed, "public", "CNN", "DNN a", y, preds["CNN"],
+                                             preds["DNN a"])[2]
+    assert not any(l.startswith("One training seed per network") for l in lines)
+
+
+def _stub_run(history_acc, kept, right):
+    """A run: a model that gets the first ``right`` labels of the public split right."""
+    from types import SimpleNamespace
+
+    class Model:
+        input_shape = (None, 48, 48, 1)
+
+        def predict(self, x, **kw):
+            p = np.zeros((len(x), 7), np.float32)
+            p[:, 1] = 1
+            p[:right, 0] = 2  # class 0 (the labels are all 0)
+            return p
+    h = pd.DataFrame({"val_accuracy": history_acc, "val_loss": -np.asarray(history_acc)})
+    return SimpleNamespace(model=Model(), history=h, config={"model_epoch": kept})
+
+
+def test_seed_rows_take_runs_then_stored_rows_then_train_and_say_if_this_machine_reproduces(
+        tmp_path, monkeypatch, capsys):
+    from fer_kit import config, resources
+    x = np.zeros((10, 48, 48, 1), np.uint8)
+    data = Dataset("tiny", Split(x, np.zeros(10, int), np.arange(10)),
+                   public=Split(x, np.zeros(10, int), np.arange(10)))
+    prof = config.get_profile("smoke")
+    monkeypatch.setattr(resources, "results_dir", lambda: tmp_path)
+    assert evaluate.stored_seeds(data, prof, "vgg_selu").empty  # no file: nothing stored
+    rows = [{"seed": 0, "epochs_run": 3, "best_epoch": 2, "val_acc": 0.5, "public": 0.7},
+            {"seed": 1, "epochs_run": 3, "best_epoch": 3, "val_acc": 0.6, "public": 0.8}]
+    evaluate.write_seed_rows(rows, tmp_path / "seeds_smoke_vgg_selu.csv", data, prof, "vgg_selu")
+    evaluate.write_seed_rows(rows, tmp_path / "seeds_smoke_other.csv", data,
+                             config.get_profile("smoke", width=0.5), "vgg_selu")
+    stored = evaluate.stored_seeds(data, prof, "vgg_selu")
+    assert stored["seed"].tolist() == [0, 1]  # the other width's rows are not this training
+    assert evaluate.stored_seeds(data, prof, "cnn3").empty
+    other = Dataset("tiny", Split(x + 1, np.zeros(10, int), np.arange(10)),
+                    public=Split(x, np.zeros(10, int), np.arange(10)))
+    assert evaluate.stored_seeds(other, prof, "vgg_selu").empty  # other images, other hash
+    trained = []
+
+    def train(s):
+        trained.append(s)
+        return _stub_run([0.3, 0.4], 1, 6)
+    out = evaluate.seed_rows(data, range(3), train, have={0: _stub_run([0.2, 0.5, 0.4], 1, 7)},
+                             stored=stored, name="CNN")
+    assert trained == [2]  # seed 0 was given, seed 1 stored, seed 2 trained
+    assert [r["source"] for r in out] == ["this run", "stored", "this run"]
+    assert [r["public"] for r in out] == [pytest.approx(0.7), 0.8, pytest.approx(0.6)]
+    assert out[0]["best_epoch"] == 2 and out[0]["val_acc"] == 0.5 and out[0]["epochs_run"] == 3
+    said = capsys.readouterr().out
+    assert "CNN, seed 0: this run's figures equal the stored run's" in said
+    # a machine that trains seed 0 differently is told so
+    evaluate.seed_rows(data, [0], train, have={0: _stub_run([0.2, 0.5], 1, 9)}, stored=stored)
+    assert "differs from the stored run by up to 0.200" in capsys.readouterr().out

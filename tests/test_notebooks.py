@@ -237,3 +237,17 @@ def test_a_run_trained_by_name_with_a_scaled_recipe_is_served_by_get_run(tmp_pat
     served = train.get_run(data, "cnn3", profile=prof, seed=0, verbose=0)
     assert served.run_dir == first.run_dir
     assert len(list(tmp_path.glob("*cnn3*"))) == 1  # nothing trained twice
+
+
+def test_notebook_02s_stored_cnn_seeds_are_for_todays_demo_synthfer():
+    """In the demo profile notebook 02 takes the CNN's seeds after the first from
+    benchmarks/results (5 minutes each on a CPU), only for exactly the data they were
+    trained on. A change to SynthFER or the demo profile without rerunning
+    benchmarks/seed_spread.py would make make demo train them again (10 minutes more):
+    this fails first."""
+    import fer_kit as fk
+    prof = fk.get_profile("demo")
+    found = fk.evaluate.stored_seeds(fk.data.load("demo"), prof, "vgg_selu")
+    assert set(range(prof.compare_seeds)) <= set(found.index), (
+        "benchmarks/results/seeds_demo_vgg_selu.csv is not for today's demo SynthFER (or lacks "
+        "seeds): rerun python benchmarks/seed_spread.py --profile demo")

@@ -6,6 +6,7 @@ the file formats.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,3 +76,15 @@ class Dataset:
                       else [np.nan] * len(EMOTIONS))
             rows[name] = dict(zip(EMOTIONS, counts), total=len(s))
         return pd.DataFrame(rows).T
+
+
+def data_key(data: Dataset) -> str:
+    """The dataset's name and a hash of its labeled images and labels (12 hex digits)."""
+    h = hashlib.sha256()
+    for split in (data.train, data.public, data.private):
+        if split is not None:
+            h.update(np.ascontiguousarray(split.x).data)
+            if split.y is not None:
+                h.update(np.ascontiguousarray(split.y, np.int64).data)
+        h.update(b"|")
+    return f"{data.name}:{h.hexdigest()[:12]}"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 from scipy.stats import binomtest
 from sklearn.metrics import classification_report as _sk_report
 from sklearn.metrics import confusion_matrix as _sk_confusion
@@ -91,6 +92,15 @@ def scores(model, data: Dataset, *, tta_flip: bool = False,
             out[name] = accuracy(split.y, predict(model, split.x, tta_flip=tta_flip,
                                                   check_range=check_range))
     return pd.Series(out, name="accuracy", dtype=float)
+
+
+def welch_margin(se_a: float, se_b: float, n_a: int, n_b: int, level: float = 0.95) -> float:
+    """Half-width of the ``level`` interval of a difference of two means (Welch's t)."""
+    var = se_a ** 2 + se_b ** 2
+    if not np.isfinite(var) or var == 0:
+        return 0.0 if var == 0 else np.inf
+    df = var ** 2 / (se_a ** 4 / max(n_a - 1, 1) + se_b ** 4 / max(n_b - 1, 1))
+    return float(stats.t.ppf(0.5 + level / 2, df) * np.sqrt(var))
 
 
 def confusion(y_true: np.ndarray, y_pred: np.ndarray, normalize: bool = False,

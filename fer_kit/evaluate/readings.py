@@ -173,7 +173,8 @@ class ModelComparison:
 
 def compare_models(table: pd.DataFrame, preds: dict, y_true: np.ndarray, key: str,
                    epochs: int, cnn: str = "CNN (vgg_selu)",
-                   linear: str = "logistic regression") -> ModelComparison:
+                   linear: str = "logistic regression",
+                   per_seed: pd.DataFrame | None = None) -> ModelComparison:
     """Notebook 02's reading of its table: the ranking by ``key``, the CNN against the best
     dense network and that network against the linear model (paired on the same images),
     whether each dense network under- or overfits, and a note on the budget when the
@@ -182,18 +183,42 @@ def compare_models(table: pd.DataFrame, preds: dict, y_true: np.ndarray, key: st
     Args:
         table: one row per model with ``train_acc``, ``val_acc`` and ``key`` columns; the
             rows other than ``cnn`` and ``linear`` are the dense networks.
-        preds: each row's predicted labels for ``y_true``.
+        preds: each row's predicted labels for ``y_true`` (one seed's, for the pairing).
         y_true: the labels of the images ranked by ``key``.
         key: the column to rank by (``public``, else ``val_acc``).
         epochs: the training budget, named in the budget note.
+        per_seed: ``fk.evaluate.seed_table`` of the same networks over training seeds:
+            then the ranking is by the mean over seeds and each gap's margin counts the
+            spread between seeds as well as the test images (``seed_gap``); without it,
+            only the images' noise, and the reading says so.
     """
-    order = table[key].sort_values(ascending=False)
-    lines = [f"By {key} accuracy ({len(y_true)} images):",
-             *(f"  {name:26s} {acc:.3f}" for name, acc in order.items())]
+    if per_seed is not None:
+        from .seeds import seed_gap, seed_summary
+        summary = seed_summary(per_seed, key)
+        order = summary["mean"].sort_values(ascending=False)
+
+        def spread(name):
+            n = int(summary.loc[name, "seeds"])
+            return (f"(SD {summary.loc[name, 'sd']:.3f} over {n} seeds, "
+                    f"{summary.loc[name, 'min']:.3f}-{summary.loc[name, 'max']:.3f})"
+                    if n > 1 else "(one fit)")
+        lines = [f"By mean {key} accuracy over training seeds ({len(y_true)} images):",
+                 *(f"  {name:26s} {acc:.3f} {spread(name)}" for name, acc in order.items())]
+    else:
+        order = table[key].sort_values(ascending=False)
+        lines = [f"By {key} accuracy ({len(y_true)} images):",
+                 *(f"  {name:26s} {acc:.3f}" for name, acc in order.items())]
     dnns = [n for n in table.index if n not in (cnn, linear)]
     best_dnn = next(n for n in order.index if n in dnns)
-    _, cnn_line = paired_reading(y_true, preds[cnn], preds[best_dnn], cnn, best_dnn)
-    lin_gap, lin_line = paired_reading(y_true, preds[best_dnn], preds[linear], best_dnn, linear)
+    if per_seed is not None:
+        _, _, cnn_line = seed_gap(per_seed, key, cnn, best_dnn, y_true, preds[cnn],
+                                  preds[best_dnn])
+        lin_gap, _, lin_line = seed_gap(per_seed, key, best_dnn, linear, y_true, preds[best_dnn],
+                                     preds[linear])
+    else:
+        _, cnn_line = paired_reading(y_true, preds[cnn], preds[best_dnn], cnn, best_dnn)
+        lin_gap, lin_line = paired_reading(y_true, preds[best_dnn], preds[linear], best_dnn,
+                                           linear)
     lines += [cnn_line, lin_line]
     for name in dnns:
         tr, va = table.loc[name, "train_acc"], table.loc[name, "val_acc"]
@@ -207,7 +232,7 @@ def compare_models(table: pd.DataFrame, preds: dict, y_true: np.ndarray, key: st
                   "training accuracy); on FER2013 at the full budget students' DNNs reach "
                   "0.25-0.55 (most near 0.39)")
         lines.append("Note: " + budget + ".")
-    lines.append("One training seed per network here: the standard errors above count the test "
-                 "images' noise, not the spread between training seeds (notebook 03 measures "
-                 "that spread for its rows).")
+    if per_seed is None:
+        lines.append("One training seed per network here: the standard errors above count the "
+                     "test images' noise, not the spread between training seeds.")
     return ModelComparison("\n".join(lines), best_dnn, cnn_line, lin_line, budget)
