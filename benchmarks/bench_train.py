@@ -9,10 +9,11 @@ Run:  python benchmarks/bench_train.py [--width 0.25] [--n 4096] [--repeat 5]
 Trains vgg_selu (seed 003's Nadam recipe) with and without augmentation on the same
 images, alternating them, and prints the median training images/s of each. A second,
 unaugmented model trains in the same rounds as a control: the gap between the two
-unaugmented models is this run's noise floor (on a shared 2-core machine epochs swing
-by 15-30%; before PyTorch flushed denormals, one model's initial weights made its steps
-twice as slow as another's). With ``--model-side`` the augmentation layer is also timed
-alone on one batch, as a share of an unaugmented training step.
+unaugmented models is this run's noise floor (on this shared 2-core machine epochs swing
+by 15-30%, and under PyTorch one model instance of the same architecture can step twice
+as slowly as another in the same process, flushing denormals or not: README). With
+``--model-side`` the augmentation layer is also timed alone on one batch, as a share of
+an unaugmented training step.
 Backend: whatever KERAS_BACKEND says. Without TensorFlow, --model-side is implied: the
 augmentation is fer_kit's RandomAffine layer and the images come as NumPy arrays. Under
 KERAS_BACKEND=torch (model side) a third row trains with Keras's own

@@ -21,11 +21,10 @@ not load Keras (``fer_kit/__init__.py`` selects the backend through it before Ke
 from __future__ import annotations
 
 from .selection import configured_backend, keras_config_path, name, select_backend
-from .threads import flush_denormals, set_threads
+from .threads import set_threads
 
-__all__ = ["accelerator", "configured_backend", "feeds_tf_data", "flush_denormals",
-           "jit_pays_off", "keras_config_path", "name", "select_backend", "set_threads",
-           "steps_per_execution"]
+__all__ = ["accelerator", "configured_backend", "feeds_tf_data", "jit_pays_off",
+           "keras_config_path", "name", "select_backend", "set_threads", "steps_per_execution"]
 
 
 def accelerator() -> str | None:

@@ -29,7 +29,6 @@ import numpy as np
 from keras import ops
 
 from .selection import name
-from .threads import flush_denormals
 
 
 def value_and_grad(fn: Callable, variables: Sequence = (), compiled: bool = True) -> Callable:
@@ -56,7 +55,6 @@ def forward(fn: Callable, variables: Sequence = (), compiled: bool = True) -> Ca
 
 def _pick(which: int):
     backend = name()
-    flush_denormals()  # PyTorch on a CPU: saliency and ascent steps, like training's
     if backend not in _BACKENDS:
         raise NotImplementedError(f"no autodiff for the {backend} backend "
                                   f"(fer_kit has one for {', '.join(_BACKENDS)})")

@@ -52,25 +52,6 @@ def set_threads(n: int) -> bool:
     return True
 
 
-def flush_denormals() -> bool:
-    """On PyTorch, flush denormal floats to zero on the CPU, as TensorFlow and XLA do.
-
-    PyTorch computes with denormals (numbers below about 1.2e-38) by default, and x86 CPUs
-    handle them tens of times slower than normal floats. Some initial weights send a
-    training step's gradients through them: on this 2-core CPU the same ``vgg_selu``
-    (width 0.25) took 982 ms a step with one seed's initial weights and 549-585 ms with
-    two others, and 489-507 ms for all three with denormals flushed (README, "PyTorch").
-    A no-op on other backends, whose CPU kernels flush already.
-
-    Returns:
-        True if PyTorch now flushes (False: not PyTorch, or a CPU without the setting).
-    """
-    if name() != "torch":
-        return False
-    import torch  # the running backend
-    return bool(torch.set_flush_denormal(True))
-
-
 def _jax_backend() -> bool:
     """Whether Keras runs (or will run) on JAX, without importing Keras: KERAS_BACKEND,
     which ``select_backend`` sets where TensorFlow is missing (a keras.json naming JAX

@@ -119,7 +119,6 @@ def compile_model(model: keras.Model, recipe: "str | Recipe", jit_compile="auto"
     batches per call from Python, so a GPU does not wait for the host between steps.
     """
     rec = get_recipe(recipe)
-    backend.flush_denormals()  # PyTorch on a CPU: denormals slowed steps up to 2x
     opt = keras.optimizers.get({"class_name": rec.optimizer,
                                 "config": {"learning_rate": rec.learning_rate}})
     if steps_per_execution is None:  # 16 on a GPU or TPU, 1 on a CPU or PyTorch
