@@ -129,8 +129,9 @@ def main() -> None:
     print(f"the same unaugmented model twice: {1 - med[CONTROL] / med['no augmentation']:+.1%} "
           f"apart (ratio of medians); {floor:.1%} (median of the rounds' absolute gaps): "
           "differences below this are this machine's noise, not the augmentation")
-    if "seed 003 augmentation" in layers:  # the layer alone, on one batch, in training mode
-        layer, xb = layers["seed 003 augmentation"], keras.ops.convert_to_tensor(x[:args.batch])
+    step = args.batch / med["no augmentation"]
+    for name, layer in layers.items():  # each augmentation layer alone, in training mode
+        xb = keras.ops.convert_to_tensor(x[:args.batch])
         for _ in range(3):
             layer(xb, training=True)
         times = []
@@ -138,10 +139,10 @@ def main() -> None:
             t = time.perf_counter()
             keras.ops.convert_to_numpy(layer(xb, training=True))
             times.append(time.perf_counter() - t)
-        step = args.batch / med["no augmentation"]
-        print(f"the augmentation layer alone: {statistics.median(times) * 1e3:.1f} ms per batch "
-              f"of {args.batch} (median of 20), {statistics.median(times) / step:.1%} of an "
-              f"unaugmented training step ({step * 1e3:.0f} ms)")
+        alone = statistics.median(times)
+        print(f"{name}, the layer alone: {alone * 1e3:.1f} ms per batch of {args.batch} "
+              f"(median of 20), {alone / step:.1%} of an unaugmented training step "
+              f"({step * 1e3:.0f} ms)")
 
 
 if __name__ == "__main__":
