@@ -356,6 +356,42 @@ def ablation(table, metric: str = "val_acc", reference=None, chance: float | Non
     return fig
 
 
+def seeds(per_seed, metric: str = "public", title: str = "Each network over training seeds",
+          ax=None):
+    """Accuracy per network and training seed (``fk.evaluate.seed_table``): dots for the
+    seeds (hollow: stored rows, not trained in this run), a diamond for the mean with one
+    standard deviation, networks ordered by their mean (best on top).
+
+    Args:
+        per_seed: one row per (network, seed), with ``metric`` and optionally ``source``.
+        metric: the accuracy column drawn ('public', 'private' or 'val_acc').
+        ax: an Axes of yours to draw in (then returned instead of a new Figure).
+    """
+    t = pd.DataFrame(per_seed).reset_index()
+    mean = t.groupby("network")[metric].mean().sort_values()  # best last: drawn on top
+    given = ax is not None
+    fig, ax = (ax.figure, ax) if given else _subplots(figsize=(7, 0.55 * len(mean) + 1.4))
+    for y, (name, m) in enumerate(mean.items()):
+        rows = t[t["network"] == name]
+        sd = rows[metric].std(ddof=1) if len(rows) > 1 else 0.0
+        ax.errorbar([m], [y], xerr=[sd], fmt="D", color="tab:blue", ms=7, capsize=3, zorder=3)
+        stored = (rows["source"] == "stored").to_numpy() if "source" in rows else np.zeros(len(rows), bool)
+        vals = rows[metric].to_numpy(float)
+        ax.plot(vals[~stored], np.full((~stored).sum(), y), "k.", ms=6, zorder=4)
+        ax.plot(vals[stored], np.full(stored.sum(), y), "o", mfc="none", mec="k", ms=5, zorder=4)
+    ax.set_yticks(np.arange(len(mean)), list(mean.index), fontsize=9)
+    n = int(t.groupby("network").size().max())
+    hollow = "; hollow: stored seeds" if "source" in t and (t["source"] == "stored").any() else ""
+    ax.set_xlabel(f"{metric} accuracy: diamond mean, bar 1 SD (up to {n} seeds)\n"
+                  f"dots: single seeds{hollow}", fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title)
+    if given:
+        return ax
+    fig.tight_layout()
+    return fig
+
+
 def sanity(table, title: str = "Cascading randomization (Adebayo et al. 2018)", ax=None):
     """Rank correlation with the trained model's maps as layers are randomized top-down.
 

@@ -148,3 +148,24 @@ def test_importing_plots_leaves_tensorflow_to_setup():
             "print(sorted(m for m in ('tensorflow', 'keras', 'jax', 'torch') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_seeds_figure_orders_networks_by_mean_and_marks_stored_seeds():
+    import matplotlib.pyplot as plt
+    per_seed = evaluate.seed_table({
+        "CNN": [{"seed": s, "public": v, "source": src} for s, v, src in
+                [(0, .58, "this run"), (1, .60, "stored"), (2, .59, "stored")]],
+        "DNN": [{"seed": s, "public": v, "source": "this run"} for s, v in enumerate([.33, .37, .35])],
+        "linear": [{"seed": 0, "public": .42, "source": "this run"}]})
+    fig = plots.seeds(per_seed)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["DNN", "linear", "CNN"]  # best on top
+    diamonds = [line for line in ax.lines if line.get_marker() == "D"]
+    assert [d.get_xdata()[0] for d in diamonds] == pytest.approx([.35, .42, .59])
+    hollow = [line for line in ax.lines if line.get_marker() == "o"]
+    assert sum(len(h.get_xdata()) for h in hollow) == 2  # the CNN's two stored seeds
+    assert sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() == ".") == 5
+    assert "hollow: stored seeds" in ax.get_xlabel()
+    _, mine = plt.subplots()
+    assert plots.seeds(per_seed, ax=mine) is mine
+    plt.close("all")
