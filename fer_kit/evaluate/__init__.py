@@ -9,12 +9,12 @@ Every name is here, as ``fk.evaluate.<name>``.
 """
 from __future__ import annotations
 
-from .metrics import (accuracy, check_pixels, confusion, labeled_test, predict, predict_proba,
-                      report, scores, share_interval, test_set, welch_margin,
+from .metrics import (accuracy, check_pixels, confusion, labeled_test, paired_gain, predict,
+                      predict_proba, report, scores, share_interval, test_set, welch_margin,
                       write_submission)
 from .progress import progress_reading
 from .readings import (ModelComparison, accuracy_row, compare_models, fit_diagnosis,
-                       most_confused, paired_gain, paired_reading, reading)
+                       most_confused, paired_reading, reading)
 from .seeds import (reproduced, seed_gap, seed_row, seed_rows, seed_summary, seed_table,
                     stored_seeds, write_seed_rows)
 from .tta import tta_gains, tta_reading

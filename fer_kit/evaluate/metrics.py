@@ -94,6 +94,19 @@ def scores(model, data: Dataset, *, tta_flip: bool = False,
     return pd.Series(out, name="accuracy", dtype=float)
 
 
+def paired_gain(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> tuple[float, float]:
+    """Accuracy of ``pred_b`` minus that of ``pred_a`` on the same images, and the standard
+    error of that difference (paired: per-image differences in correctness), e.g. what
+    flip test-time augmentation adds.
+
+    Returns:
+        (gain, standard error).
+    """
+    y_true = np.asarray(y_true)
+    d = (np.asarray(pred_b) == y_true).astype(float) - (np.asarray(pred_a) == y_true)
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.nan
+
+
 def welch_margin(se_a: float, se_b: float, n_a: int, n_b: int, level: float = 0.95) -> float:
     """Half-width of the ``level`` interval of a difference of two means (Welch's t)."""
     var = se_a ** 2 + se_b ** 2

@@ -16,7 +16,8 @@ from sklearn.metrics import f1_score
 
 from ..config import EMOTIONS
 from ..data.io import Dataset, Split
-from .metrics import accuracy, confusion, predict, scores, share_interval
+from .metrics import accuracy, confusion, paired_gain, predict, scores, share_interval
+from .seeds import seed_gap, seed_summary
 
 
 def most_confused(y_true: np.ndarray, y_pred: np.ndarray, top: int = 5, labels=EMOTIONS,
@@ -106,19 +107,6 @@ def reading(y_true: np.ndarray, y_pred: np.ndarray, labels=EMOTIONS, top: int = 
     return "\n".join(lines)
 
 
-def paired_gain(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray) -> tuple[float, float]:
-    """Accuracy of ``pred_b`` minus that of ``pred_a`` on the same images, and the standard
-    error of that difference (paired: per-image differences in correctness), e.g. what
-    flip test-time augmentation adds.
-
-    Returns:
-        (gain, standard error).
-    """
-    y_true = np.asarray(y_true)
-    d = (np.asarray(pred_b) == y_true).astype(float) - (np.asarray(pred_a) == y_true)
-    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(len(d))) if len(d) > 1 else np.nan
-
-
 def paired_reading(y_true: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray,
                    name_a: str, name_b: str) -> tuple[float, str]:
     """How far model ``a`` is above or below model ``b`` on the same images, in one line.
@@ -193,7 +181,6 @@ def compare_models(table: pd.DataFrame, preds: dict, y_true: np.ndarray, key: st
             only the images' noise, and the reading says so.
     """
     if per_seed is not None:
-        from .seeds import seed_gap, seed_summary
         summary = seed_summary(per_seed, key)
         order = summary["mean"].sort_values(ascending=False)
 

@@ -15,16 +15,17 @@ from __future__ import annotations
 
 import datetime
 import platform
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .. import atomic
+from .. import atomic, backend
 from ..data.dataset import Dataset, data_key
-from .metrics import scores, welch_margin
-from .readings import paired_gain
+from ..resources import result_files
+from .metrics import paired_gain, scores, welch_margin
 
 #: what identifies a stored row's training (a row is reused only when all of them match)
 KEYS = ("data", "profile", "width", "model", "recipe")
@@ -48,7 +49,6 @@ def stored_seeds(data: Dataset, profile, model: str, recipe: str = "keras_vgg") 
     """Stored rows (``benchmarks/results/seeds_*.csv``) for this exact data, profile, width,
     model and recipe, one per seed, indexed by seed; empty when there are none (another
     dataset, profile or width: the notebook then trains those seeds)."""
-    from ..resources import result_files  # light, but only needed here
     want = {"data": data_key(data), "profile": profile.name, "width": float(profile.width),
             "model": model, "recipe": recipe}
     frames = [pd.read_csv(p) for p in result_files("seeds_*.csv")]
@@ -64,10 +64,9 @@ def write_seed_rows(rows: list[dict], path: str | Path, data: Dataset, profile, 
                     recipe: str = "keras_vgg") -> Path:
     """Write rows from ``seed_row`` with what identifies their training (``KEYS``) and
     where they were measured (backend, Python, date), replacing the file atomically."""
-    import keras
     meta = {"data": data_key(data), "profile": profile.name, "width": float(profile.width),
-            "model": model, "recipe": recipe, "backend": keras.backend.backend(),
-            "keras": keras.__version__, "python": platform.python_version(),
+            "model": model, "recipe": recipe, "backend": backend.name(),
+            "keras": metadata.version("keras"), "python": platform.python_version(),
             "machine": platform.machine(), "date": datetime.date.today().isoformat()}
     table = pd.DataFrame([{**meta, **r} for r in rows])
     path = Path(path)

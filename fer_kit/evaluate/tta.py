@@ -10,8 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.io import Dataset
-from .metrics import accuracy, predict
-from .readings import paired_gain
+from .metrics import accuracy, paired_gain, predict
 
 
 def tta_gains(model, data: Dataset) -> pd.DataFrame:
