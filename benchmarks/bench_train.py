@@ -130,8 +130,8 @@ def main() -> None:
           f"apart (ratio of medians); {floor:.1%} (median of the rounds' absolute gaps): "
           "differences below this are this machine's noise, not the augmentation")
     step = args.batch / med["no augmentation"]
+    xb = keras.ops.convert_to_tensor(x[:args.batch])
     for name, layer in layers.items():  # each augmentation layer alone, in training mode
-        xb = keras.ops.convert_to_tensor(x[:args.batch])
         for _ in range(3):
             layer(xb, training=True)
         times = []

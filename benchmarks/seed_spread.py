@@ -26,7 +26,8 @@ def main() -> None:
     ap.add_argument("--model", default="vgg_selu")
     ap.add_argument("--recipe", default="keras_vgg")
     ap.add_argument("--seeds", default="0,1,2")
-    ap.add_argument("--out", default=None, help="default: benchmarks/results/seeds_<profile>_<model>.csv")
+    ap.add_argument("--out", default=None,
+                    help="default: benchmarks/results/seeds_<profile>_<model>.csv")
     args = ap.parse_args()
     import fer_kit as fk
 
@@ -38,7 +39,8 @@ def main() -> None:
         rows.append(fk.evaluate.seed_row(run, data, s))
         print(f"seed {s}: " + ", ".join(f"{k} {v:.4f}" if isinstance(v, float) else f"{k} {v}"
                                         for k, v in rows[-1].items() if k != "seed"), flush=True)
-    out = Path(args.out or Path(__file__).parent / "results" / f"seeds_{prof.name}_{args.model}.csv")
+    name = f"seeds_{prof.name}_{args.model}.csv"
+    out = Path(args.out or Path(__file__).parent / "results" / name)
     fk.evaluate.write_seed_rows(rows, out, data, prof, args.model, args.recipe)
     print(f"wrote {out}")
 

@@ -375,7 +375,8 @@ def seeds(per_seed, metric: str = "public", title: str = "Each network over trai
         rows = t[t["network"] == name]
         sd = rows[metric].std(ddof=1) if len(rows) > 1 else 0.0
         ax.errorbar([m], [y], xerr=[sd], fmt="D", color="tab:blue", ms=7, capsize=3, zorder=3)
-        stored = (rows["source"] == "stored").to_numpy() if "source" in rows else np.zeros(len(rows), bool)
+        stored = ((rows["source"] == "stored").to_numpy() if "source" in rows
+                  else np.zeros(len(rows), bool))
         vals = rows[metric].to_numpy(float)
         ax.plot(vals[~stored], np.full((~stored).sum(), y), "k.", ms=6, zorder=4)
         ax.plot(vals[stored], np.full(stored.sum(), y), "o", mfc="none", mec="k", ms=5, zorder=4)

@@ -29,6 +29,8 @@ from .metrics import paired_gain, scores, welch_margin
 
 #: what identifies a stored row's training (a row is reused only when all of them match)
 KEYS = ("data", "profile", "width", "model", "recipe")
+#: a row's figures, in the order the seed table shows them
+FIGURES = ("epochs_run", "best_epoch", "val_acc", "public", "private")
 
 
 def seed_row(run, data: Dataset, seed: int) -> dict:
@@ -55,7 +57,8 @@ def stored_seeds(data: Dataset, profile, model: str, recipe: str = "keras_vgg") 
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=[*KEYS, "seed"])
     match = np.ones(len(rows), bool)
     for k, v in want.items():
-        match &= (rows[k].astype(float) == v).to_numpy() if k == "width" else (rows[k] == v).to_numpy()
+        column = rows[k].astype(float) if k == "width" else rows[k]
+        match &= (column == v).to_numpy()
     found = rows[match].drop_duplicates("seed", keep="last")
     return found.set_index("seed", drop=False).sort_index()
 
@@ -89,10 +92,10 @@ def seed_rows(data: Dataset, seeds, train, *, have: dict | None = None,
         rows[s] = {**seed_row(run, data, s), "source": "this run"}
         if s in stored.index:
             print(reproduced(rows[s], stored.loc[s], name))
-    cols = ["seed", "epochs_run", "best_epoch", "val_acc", "public", "private"]
     for s in seeds:
         if s not in rows and s in stored.index:
-            rows[s] = {**{c: stored.loc[s, c] for c in cols if c in stored}, "source": "stored"}
+            rows[s] = {"seed": s, **{c: stored.loc[s, c] for c in FIGURES if c in stored},
+                       "source": "stored"}
     todo = [s for s in seeds if s not in rows]
     for s in tqdm(todo, desc=f"training {name}", unit="seed", disable=not todo):
         rows[s] = {**seed_row(train(s), data, s), "source": "this run"}
@@ -103,7 +106,8 @@ def reproduced(mine: dict, stored: pd.Series, name: str = "network") -> str:
     """Whether a seed trained here matches the stored row of the same seed, in one line."""
     keys = [k for k in ("public", "private", "val_acc") if k in mine and k in stored]
     diff = max(abs(float(mine[k]) - float(stored[k])) for k in keys)
-    where = f"{stored.get('backend', '?')}, Python {stored.get('python', '?')}, {stored.get('date', '?')}"
+    where = (f"{stored.get('backend', '?')}, Python {stored.get('python', '?')}, "
+             f"{stored.get('date', '?')}")
     figures = ", ".join(f"{k} {float(mine[k]):.3f} vs {float(stored[k]):.3f}" for k in keys)
     if diff < 5e-4:
         return (f"{name}, seed {int(mine['seed'])}: this run's figures equal the stored run's "
@@ -124,7 +128,7 @@ def seed_table(rows: dict[str, list[dict]]) -> pd.DataFrame:
     for c in ("epochs_run", "best_epoch"):
         if c in t:
             t[c] = t[c].astype("Int64")
-    first = [c for c in ("epochs_run", "best_epoch", "val_acc", "public", "private") if c in t]
+    first = [c for c in FIGURES if c in t]
     return t[first + [c for c in ("source",) if c in t]]
 
 
