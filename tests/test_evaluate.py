@@ -406,7 +406,8 @@ def _stub_run(history_acc, kept, right):
             p[:right, 0] = 2  # class 0 (the labels are all 0)
             return p
     h = pd.DataFrame({"val_accuracy": history_acc, "val_loss": -np.asarray(history_acc)})
-    return SimpleNamespace(model=Model(), history=h, config={"model_epoch": kept})
+    return SimpleNamespace(model=Model(), history=h, config={"model_epoch": kept},
+                           seconds=10.0 * right)
 
 
 def test_seed_rows_take_runs_then_stored_rows_then_train_and_say_if_this_machine_reproduces(
@@ -440,6 +441,10 @@ def test_seed_rows_take_runs_then_stored_rows_then_train_and_say_if_this_machine
     assert [r["source"] for r in out] == ["this run", "stored", "this run"]
     assert [r["public"] for r in out] == [pytest.approx(0.7), 0.8, pytest.approx(0.6)]
     assert out[0]["best_epoch"] == 2 and out[0]["val_acc"] == 0.5 and out[0]["epochs_run"] == 3
+    # training time from the run; a stored row written without one shows it empty
+    table = evaluate.seed_table({"CNN": out})
+    assert table["seconds"].tolist()[::2] == [70.0, 60.0] and np.isnan(table["seconds"].iloc[1])
+    assert list(table.columns) == [c for c in (*evaluate.seeds.FIGURES, "source") if c != "private"]
     said = capsys.readouterr().out
     assert "CNN, seed 0: this run's figures equal the stored run's" in said
     # a machine that trains seed 0 differently is told so

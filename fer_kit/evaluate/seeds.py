@@ -29,13 +29,15 @@ from .metrics import paired_gain, scores, welch_margin
 
 #: what identifies a stored row's training (a row is reused only when all of them match)
 KEYS = ("data", "profile", "width", "model", "recipe")
-#: a row's figures, in the order the seed table shows them
-FIGURES = ("epochs_run", "best_epoch", "val_acc", "public", "private")
+#: a row's figures, in the order the seed table shows them (``seconds``: training time,
+#: empty for stored rows measured without it)
+FIGURES = ("epochs_run", "best_epoch", "val_acc", "public", "private", "seconds")
 
 
 def seed_row(run, data: Dataset, seed: int) -> dict:
     """One trained run's figures: the seed, the epochs run and the epoch kept (1-based),
-    validation accuracy at that epoch, and accuracy on each labeled test split."""
+    validation accuracy at that epoch, accuracy on each labeled test split, and the
+    training time in seconds (NaN when the run does not say)."""
     h = run.history
     kept = run.config.get("model_epoch")
     if kept is None and h is not None and "val_loss" in h and len(h):
@@ -44,7 +46,8 @@ def seed_row(run, data: Dataset, seed: int) -> dict:
            and "val_accuracy" in h else np.nan)
     return {"seed": int(seed), "epochs_run": 0 if h is None else len(h),
             "best_epoch": np.nan if kept is None else int(kept) + 1, "val_acc": val,
-            **scores(run.model, data).to_dict()}
+            **scores(run.model, data).to_dict(),
+            "seconds": round(float(getattr(run, "seconds", np.nan)), 1)}
 
 
 def stored_seeds(data: Dataset, profile, model: str, recipe: str = "keras_vgg") -> pd.DataFrame:
