@@ -323,12 +323,20 @@ def test_load_uses_fer_kit_data(tmp_path, rng, monkeypatch):
 
 
 def test_load_defaults_to_synthfer():
+    from fer_kit.data import synth
     ds = io.load("smoke")
     assert ds.is_synthetic
     assert len(ds.train) == 1400 and len(ds.public) == len(ds.private) == 210
     assert ds.train.masks is not None and ds.train.masks.shape == (1400, 48, 48)
     assert list(ds.summary().columns)[:7] == ["Angry", "Disgust", "Fear", "Happy", "Sad",
                                                "Surprise", "Neutral"]
+    # synth_csv names the file load read; its sidecar holds each face's drawn class by
+    # data row (the ids), as generate gives it, and the labels are those with label noise
+    side = np.load(io.synth_csv("smoke").with_suffix(".masks.npz"))
+    ref = synth.generate(1400 + 2 * 210, seed=0)
+    np.testing.assert_array_equal(side["y_clean"], ref.y_clean)
+    np.testing.assert_array_equal(ref.y[ds.private.ids], ds.private.y)
+    assert 0.6 < np.mean(side["y_clean"][ds.train.ids] == ds.train.y) < 0.85  # v5: 28% wrong
 
 
 # ---- the fast path, the threads and the cache written while parsing ----------------------

@@ -158,6 +158,16 @@ def read(path: str | Path, on_error: str = "raise", cache: bool = True) -> Datas
     return read_fer2013(path, on_error, cache)
 
 
+def synth_csv(profile: str | None = None, seed: int = 0) -> Path:
+    """Where ``load`` keeps SynthFER at ``profile``'s size in FER_KIT_CACHE: its
+    ``fer2013.csv``; the sidecar ``fer2013.masks.npz`` beside it holds the masks and, by
+    data row, the class each face was drawn from (``y_clean``, before label noise)."""
+    prof = get_profile(profile)
+    # the key changes with SynthFER's pixels, so a cached file of an older version is not reused
+    return cache_dir() / (f"synthfer{synth.CACHE_KEY}-{prof.synth_train}-{prof.synth_test}"
+                          f"-seed{seed}") / "fer2013.csv"
+
+
 def load(profile: str | None = None, on_error: str = "raise", seed: int = 0) -> Dataset:
     """Load the data the kit runs on: ``FER_KIT_DATA`` if set, else SynthFER.
 
@@ -168,10 +178,8 @@ def load(profile: str | None = None, on_error: str = "raise", seed: int = 0) -> 
     if src is not None:
         return read(src, on_error=on_error)
     prof = get_profile(profile)
-    # the key changes with SynthFER's pixels, so a cached file of an older version is not reused
-    folder = cache_dir() / (f"synthfer{synth.CACHE_KEY}-{prof.synth_train}-{prof.synth_test}"
-                            f"-seed{seed}")
-    csv = folder / "fer2013.csv"
+    csv = synth_csv(prof.name, seed)
+    folder = csv.parent
     if not csv.is_file() or not csv.with_suffix(".masks.npz").is_file():
         synth.write_synthfer(folder, n_train=prof.synth_train, n_test=prof.synth_test, seed=seed)
     try:
