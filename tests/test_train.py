@@ -5,6 +5,7 @@ import json
 import subprocess
 import sys
 import textwrap
+import time
 
 import numpy as np
 import pandas as pd
@@ -159,11 +160,15 @@ def test_interrupted_run_resumes_from_last_finished_epoch(tmp_path, pool):
             if epoch == 1:
                 raise KeyboardInterrupt("simulated crash")
 
+    class Slow(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            time.sleep(3)  # the first part's epochs take 3 s more each
+
     run = tmp_path / "run"
     four = get_profile("smoke", epochs=4)
     with pytest.raises(KeyboardInterrupt):
         train.fit(pool, "cnn3", "torch_cnn", profile=four, run_dir=run, verbose=0, epochs=4,
-                  flip_double=False, callbacks=[Crash()])
+                  flip_double=False, callbacks=[Slow(), Crash()])
     assert pd.read_csv(run / "history.csv")["epoch"].tolist() == [0, 1]
 
     ran = []
@@ -172,9 +177,13 @@ def test_interrupted_run_resumes_from_last_finished_epoch(tmp_path, pool):
         def on_epoch_begin(self, epoch, logs=None):
             ran.append(epoch)
 
+    t0 = time.perf_counter()
     res = train.fit(pool, "cnn3", "torch_cnn", profile=four, run_dir=run, verbose=0, epochs=4,
                     flip_double=False, callbacks=[Record()])
+    second = time.perf_counter() - t0
     assert ran == [2, 3]  # resumed after the last finished epoch, not from scratch
+    # its training time counts the first part's two epochs (>= 6 s of sleep), not only this one
+    assert res.seconds >= second + 5.9 and res.config["seconds"] == round(res.seconds, 1)
     assert res.history["epoch"].tolist() == [0, 1, 2, 3]
     assert keras.saving.load_model(run / "best.keras", safe_mode=True).count_params() > 0
 

@@ -80,13 +80,17 @@ class Backup(keras.callbacks.Callback):
     state is kept: a state that cannot be read is skipped with one warning line and the
     run resumes from the one before (or from the start). Writes at the end of an epoch
     only when ``every`` seconds have passed since the last write, and never a state after
-    ``guard`` tripped (NaN weights).
+    ``guard`` tripped (NaN weights). Each state also holds the training time up to it,
+    so that a resumed run's time counts its earlier parts (``seconds_before``).
     """
 
     def __init__(self, folder: Path, every: float = 10.0, guard: Guard | None = None):
         super().__init__()
         self.folder, self.every, self.guard = Path(folder), every, guard
         self._last = -np.inf
+        #: training seconds of the earlier parts of a resumed run (0 for a fresh one)
+        self.seconds_before = 0.0
+        self._start = time.perf_counter()
 
     def _states(self) -> list[dict]:
         try:
@@ -96,6 +100,7 @@ class Backup(keras.callbacks.Callback):
         return [s for s in (state, state.get("previous")) if s]
 
     def on_train_begin(self, logs=None):
+        self._start = time.perf_counter()
         if self.model.optimizer is not None and not self.model.optimizer.built:
             self.model.optimizer.build(self.model.trainable_variables)
         variables = list(self.model.variables) + list(self.model.optimizer.variables)
@@ -111,6 +116,7 @@ class Backup(keras.callbacks.Callback):
                               "skipped", stacklevel=2)
                 continue
             self.model._initial_epoch = int(state["epoch"])  # Keras's resume point (fit reads it)
+            self.seconds_before = float(state.get("seconds", 0.0))  # older states have none
             return
 
     def on_epoch_end(self, epoch, logs=None):
@@ -122,8 +128,10 @@ class Backup(keras.callbacks.Callback):
         with atomic.atomic_path(self.folder / name, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp)
         states = self._states()
-        state = {"epoch": epoch + 1, "weights": name, "previous":
-                 {k: states[0][k] for k in ("epoch", "weights")} if states else None}
+        state = {"epoch": epoch + 1, "weights": name,
+                 "seconds": round(self.seconds_before + time.perf_counter() - self._start, 1),
+                 "previous": {k: states[0][k] for k in ("epoch", "weights", "seconds")
+                              if k in states[0]} if states else None}
         atomic.write_text(self.folder / "state.json", json.dumps(state))
         keep = {name, state["previous"]["weights"] if state["previous"] else name, "state.json"}
         for old in self.folder.glob("epoch-*.weights.h5"):

@@ -88,7 +88,8 @@ def fit_model(model: keras.Model, prepared: Prepared, run_dir: str | Path | None
         net.fit(data, epochs=rec.epochs, validation_data=(prepared.val.x, prepared.val.y),
                 validation_batch_size=256, callbacks=kit + list(opts.callbacks),
                 verbose=opts.verbose, shuffle=False)  # (the order is EpochBatches')
-    seconds = time.perf_counter() - t0
+    # a resumed run's time counts its earlier parts (from the backup it resumed)
+    seconds = time.perf_counter() - t0 + sum(k.seconds_before for k in kit if isinstance(k, Backup))
     history = _save_run(model, rec, guard, keeper, run_dir, config, seconds)
     return TrainResult(model, history, run_dir, prepared.val, seconds, config)
 
