@@ -115,9 +115,13 @@ def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, s
     """
     n = len(x)
     nrows = max(1, -(-n // ncols))
+    # kernels (a few pixels a side) get a frame and a wider gap: their near-zero cells are
+    # white like the page, and without them the panels run together into one strip
+    tiny = n > 0 and np.asarray(x[0]).shape[0] <= 7
     fig, axes = _subplots(nrows, ncols, figsize=(ncols * size, nrows * (size + 0.15)),
                              squeeze=False, layout="constrained")
-    fig.get_layout_engine().set(wspace=0.04, hspace=0.04, w_pad=0.01, h_pad=0.01)
+    gap = 0.12 if tiny else 0.04
+    fig.get_layout_engine().set(wspace=gap, hspace=gap, w_pad=0.01, h_pad=0.01)
     if symmetric:
         m = float(np.nanmax(np.abs(np.asarray(x, np.float64)))) or 1.0
         vmin, vmax = -m, m
@@ -129,6 +133,11 @@ def image_grid(x: np.ndarray, titles=None, ncols: int = 10, size: float = 1.1, s
             img = np.asarray(x[i])
             lo, hi = (vmin, vmax) if shared else ((0, 255) if img.dtype == np.uint8 else (None, None))
             im = ax.imshow(img[..., 0] if img.ndim == 3 else img, cmap=cmap, vmin=lo, vmax=hi)
+            if tiny:
+                ax.axis("on")
+                ax.set_xticks([]), ax.set_yticks([])
+                for spine in ax.spines.values():
+                    spine.set_color("0.45")
             if colorbar and not shared:
                 fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
             if titles is not None:
@@ -359,8 +368,10 @@ def ablation(table, metric: str = "val_acc", reference=None, chance: float | Non
 def seeds(per_seed, metric: str = "public", title: str = "Each network over training seeds",
           ax=None):
     """Accuracy per network and training seed (``fk.evaluate.seed_table``): dots for the
-    seeds (hollow: stored rows, not trained in this run), a diamond for the mean with one
-    standard deviation, networks ordered by their mean (best on top).
+    seeds (hollow: stored rows, not trained in this run) just under the network's line,
+    each seed a little lower than the one before so that close values stay apart, a
+    diamond for the mean with one standard deviation, networks ordered by their mean
+    (best on top).
 
     Args:
         per_seed: one row per (network, seed), with ``metric`` and optionally ``source``.
@@ -378,8 +389,9 @@ def seeds(per_seed, metric: str = "public", title: str = "Each network over trai
         stored = ((rows["source"] == "stored").to_numpy() if "source" in rows
                   else np.zeros(len(rows), bool))
         vals = rows[metric].to_numpy(float)
-        ax.plot(vals[~stored], np.full((~stored).sum(), y), "k.", ms=6, zorder=4)
-        ax.plot(vals[stored], np.full(stored.sum(), y), "o", mfc="none", mec="k", ms=5, zorder=4)
+        level = y - 0.12 - 0.1 * (np.arange(len(rows)) % 3)  # seeds below the mean, apart
+        ax.plot(vals[~stored], level[~stored], "k.", ms=6, zorder=4)
+        ax.plot(vals[stored], level[stored], "o", mfc="none", mec="k", ms=5, zorder=4)
     ax.set_yticks(np.arange(len(mean)), list(mean.index), fontsize=9)
     n = int(t.groupby("network").size().max())
     hollow = "; hollow: stored seeds" if "source" in t and (t["source"] == "stored").any() else ""

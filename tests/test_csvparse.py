@@ -336,6 +336,8 @@ def test_load_defaults_to_synthfer():
     ref = synth.generate(1400 + 2 * 210, seed=0)
     np.testing.assert_array_equal(side["y_clean"], ref.y_clean)
     np.testing.assert_array_equal(ref.y[ds.private.ids], ds.private.y)
+    np.testing.assert_array_equal(ds.private.drawn, ref.y_clean[ds.private.ids])  # Split.drawn
+    np.testing.assert_array_equal(ds.train.take([4, 2]).drawn, ref.y_clean[ds.train.ids[[4, 2]]])
     assert 0.6 < np.mean(side["y_clean"][ds.train.ids] == ds.train.y) < 0.85  # v5: 28% wrong
 
 

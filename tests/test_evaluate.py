@@ -284,6 +284,11 @@ def test_compare_models_ranks_pairs_diagnoses_and_notes_the_budget():
     assert r.dnn_vs_linear.startswith("DNN a is below linear by 0.100")
     assert r.budget.startswith("at this budget (3 epochs) the DNN did not beat the linear model")
     assert "Note: " + r.budget + "." in r.text.splitlines()
+    assert "better than the linear model does (0.900 against 0.600): it overfits" in r.budget
+    table.loc["DNN a", "train_acc"] = 0.5  # fits its training images worse: not yet learned
+    r = evaluate.compare_models(table, preds, y, "public", epochs=3, cnn="CNN", linear="linear")
+    assert "worse than the linear model does (training accuracy 0.500 against 0.600)" in r.budget
+    assert "has not yet learned what it can" in r.budget
 
 
 def test_accuracy_row_is_measured_on_clean_images_in_inference_mode(rng):
@@ -450,3 +455,26 @@ def test_seed_rows_take_runs_then_stored_rows_then_train_and_say_if_this_machine
     # a machine that trains seed 0 differently is told so
     evaluate.seed_rows(data, [0], train, have={0: _stub_run([0.2, 0.5], 1, 9)}, stored=stored)
     assert "differs from the stored run by up to 0.200" in capsys.readouterr().out
+
+
+def test_label_noise_splits_the_errors_into_misread_faces_and_wrong_labels():
+    from fer_kit.config import EMOTIONS
+    drawn = np.array([0, 0, 3, 3, 3, 4, 4, 6, 6, 6])
+    y = np.array([0, 2, 3, 3, 4, 4, 2, 6, 6, 4])  # 4 wrong labels: 0->2, 3->4, 4->2, 6->4
+    pred = np.array([0, 0, 3, 5, 4, 4, 4, 6, 2, 6])
+    r = evaluate.label_noise(y, drawn, pred)
+    # counted by hand: right labels misread at 3 (3 -> 5) and 8 (6 -> 2); wrong labels at
+    # 1 (read as drawn 0), 6 (4: drawn, but labelled 2), 9 (read as drawn 6); 4 agrees (4)
+    assert (r.images, r.wrong_labels, r.misread, r.read_as_drawn, r.agrees_with_wrong) == \
+        (10, 4, 2, 3, 1)
+    assert r.ceiling == pytest.approx(0.6) and r.accuracy == pytest.approx(0.5)
+    assert r.drawn_accuracy == pytest.approx(np.mean(pred == drawn))
+    assert r.text.startswith("4 of these 10 labels (40%) name another class than the one the "
+                             "face was drawn from (most often ")
+    assert "Of its 5 errors against the labels, 2 (40%) are faces with a right label" in r.text
+    assert r.text.endswith("So 0.100 of accuracy lies between the model and that ceiling, and "
+                           "0.400 belongs to the labels.")
+    fear = evaluate.label_noise([4, 4, 4, 5, 2, 2], [2] * 6, [2] * 6)
+    assert f"(most often {EMOTIONS[2]} labelled {EMOTIONS[4]} (3), " in fear.text
+    clean = evaluate.label_noise(drawn, drawn, pred)
+    assert clean.wrong_labels == 0 and "(most often" not in clean.text

@@ -55,6 +55,10 @@ def test_saliency_filters_ablation_figures():
     bar = fig.axes[-1]
     assert "scaled to [0, 1]" in bar.get_ylabel() and bar.get_ylim() == (0.0, 1.0)
     assert len(plots.filters(np.random.rand(5, 5, 16), ncols=8).axes) == 16
+    # kernels get a frame each (their near-zero cells are white like the page); faces do not
+    kernels = plots.filters(np.random.rand(3, 3, 4), ncols=4, symmetric=True, cmap="RdBu_r")
+    assert all(ax.axison and ax.spines["left"].get_visible() for ax in kernels.axes[:4])
+    assert not any(ax.axison for ax in plots.filters(imgs, ncols=3).axes)
 
 
 
@@ -165,6 +169,10 @@ def test_seeds_figure_orders_networks_by_mean_and_marks_stored_seeds():
     hollow = [line for line in ax.lines if line.get_marker() == "o"]
     assert sum(len(h.get_xdata()) for h in hollow) == 2  # the CNN's two stored seeds
     assert sum(len(line.get_xdata()) for line in ax.lines if line.get_marker() == ".") == 5
+    # each seed on its own level under its network's line (close values stay apart)
+    cnn = sorted(np.r_[[d for line in ax.lines if line.get_marker() in ".o"
+                        for x, d in zip(line.get_xdata(), line.get_ydata()) if x > .55]])
+    assert len(set(cnn)) == 3 and all(1.5 < d < 2 for d in cnn)
     assert "hollow: stored seeds" in ax.get_xlabel()
     _, mine = plt.subplots()
     assert plots.seeds(per_seed, ax=mine) is mine

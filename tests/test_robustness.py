@@ -413,9 +413,12 @@ def test_a_corrupt_masks_sidecar_is_rebuilt_or_named(tmp_path, monkeypatch):
     side = next((tmp_path / "cache").glob("synthfer*/fer2013.masks.npz"))
     good = side.read_bytes()
     bad = {"pickled": None, "torn": good[:len(good) // 2],
-           "wrong shape": None}
+           "wrong shape": None, "drawn classes out of range": None}
     for kind in bad:
-        if kind == "pickled":
+        if kind == "drawn classes out of range":
+            with np.load(side) as z:
+                np.savez(side, masks=z["masks"], y_clean=np.full(len(z["masks"]), 9))
+        elif kind == "pickled":
             np.savez(side, masks=np.array([object()], dtype=object))
         elif kind == "wrong shape":
             np.savez(side, masks=np.zeros((3, 48, 48), bool))
@@ -424,6 +427,7 @@ def test_a_corrupt_masks_sidecar_is_rebuilt_or_named(tmp_path, monkeypatch):
         with pytest.warns(io.CacheWarning, match="masks sidecar .*generating SynthFER again"):
             again = io.load()
         np.testing.assert_array_equal(again.train.masks, ds.train.masks)
+        np.testing.assert_array_equal(again.public.drawn, ds.public.drawn)
     user = tmp_path / "mine"
     user.mkdir()
     (user / "fer2013.csv").write_bytes((side.parent / "fer2013.csv").read_bytes())

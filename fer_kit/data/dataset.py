@@ -24,12 +24,15 @@ class Split:
         y: int64 labels 0-6, shape (N,), or None for an unlabeled test set.
         ids: int64 ids, shape (N,) (test.csv's id column, else the data-row index).
         masks: SynthFER only: bool (N, 48, 48) ground-truth expression masks.
+        drawn: SynthFER only: int64 (N,) the class each face was drawn from, before the
+            label noise (``y`` is the label as given, wrong for a share of faces by design).
     """
 
     x: np.ndarray
     y: np.ndarray | None
     ids: np.ndarray
     masks: np.ndarray | None = None
+    drawn: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.x)
@@ -37,7 +40,8 @@ class Split:
     def take(self, index) -> "Split":
         """Return the rows ``index`` (an index array or boolean mask) as a new Split."""
         return Split(self.x[index], None if self.y is None else self.y[index], self.ids[index],
-                     None if self.masks is None else self.masks[index])
+                     None if self.masks is None else self.masks[index],
+                     None if self.drawn is None else self.drawn[index])
 
 
 @dataclass

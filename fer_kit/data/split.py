@@ -50,7 +50,8 @@ def flip_double(split: Split) -> Split:
     x = np.concatenate([split.x, split.x[:, :, ::-1]])  # (2N, 48, 48, 1): width axis flipped
     masks = None if split.masks is None else np.concatenate([split.masks, split.masks[:, :, ::-1]])
     y = None if split.y is None else np.concatenate([split.y, split.y])
-    return Split(x, y, np.concatenate([split.ids, split.ids]), masks)
+    drawn = None if split.drawn is None else np.concatenate([split.drawn, split.drawn])
+    return Split(x, y, np.concatenate([split.ids, split.ids]), masks, drawn)
 
 
 def mirror_leak(y: np.ndarray, val_fraction: float = 0.1, seed: int = 0) -> pd.DataFrame:

@@ -214,7 +214,8 @@ def mask_reading(maps: dict, masks: np.ndarray,
     n = len(np.asarray(masks))
     lines = [f"On the expression (ratio above 1 by more than 2 standard errors over {n} "
              f"images) and dependent on the weights: {name(table.index[above & passes])}",
-             "on the expression but surviving randomization (the image, not the model): "
+             "on the expression but failing the randomization test (the map follows the "
+             "image more than the weights): "
              f"{name(table.index[above & ~passes])}",
              "not resolved above 1 (no more on the expression than a map spread evenly): "
              f"{name(table.index[~above])}"]
