@@ -31,6 +31,17 @@ def test_notebook_is_committed_without_outputs(path):
 
 
 @pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
+def test_notebook_cells_have_unique_ids(path):
+    """nbformat 4.5 wants an id on every cell (without one, every run warns, and later
+    nbformat versions refuse the file); a cell added by editing the JSON has none."""
+    import json
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    ids = [c.get("id") for c in cells]
+    assert None not in ids, f"{path.name}: cells {[i for i, x in enumerate(ids) if x is None]} have no id"
+    assert len(set(ids)) == len(ids), f"{path.name}: repeated cell ids"
+
+
+@pytest.mark.parametrize("path", PATHS, ids=[p.stem for p in PATHS])
 def test_notebook_layout_header_parameters_setup(path):
     nb = nbformat.read(path, as_version=4)
     header, params, setup = nb.cells[:3]
