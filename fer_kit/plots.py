@@ -396,7 +396,8 @@ def seeds(per_seed, metric: str = "public", title: str = "Each network over trai
     n = int(t.groupby("network").size().max())
     hollow = "; hollow: stored seeds" if "source" in t and (t["source"] == "stored").any() else ""
     ax.set_xlabel(f"{metric} accuracy: diamond mean, bar 1 SD (up to {n} seeds)\n"
-                  f"dots: single seeds{hollow}", fontsize=9)
+                  f"dots: single seeds, each a level lower than the one before{hollow}",
+                  fontsize=9)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title)
     if given:
