@@ -72,6 +72,7 @@ def test_mask_reading_calls_a_ratio_near_1_unresolved():
     lines = text.splitlines()
     assert lines[0] == ("On the expression (ratio above 1 by more than 2 standard errors over 8 "
                         "images) and dependent on the weights: vanilla 4.00")
-    assert lines[1].endswith("(the image, not the model): guided 4.00")
+    assert lines[1] == ("on the expression but failing the randomization test (the map follows "
+                        "the image more than the weights): guided 4.00")
     assert lines[2] == ("not resolved above 1 (no more on the expression than a map spread "
                         f"evenly): gradcam {ratio.mean():.2f}")
