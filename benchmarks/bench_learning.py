@@ -86,9 +86,8 @@ def main() -> None:
           f"vgg_selu width {args.width}, at most {args.epochs} epochs, patience {args.patience}, "
           f"seeds {seeds}; load average at start {os.getloadavg()[0]:.1f}", flush=True)
 
-    from fer_kit.data.io import synth_csv
     # SynthFER's ground truth: the class each test face was drawn from, before label noise
-    drawn = np.load(synth_csv("full").with_suffix(".masks.npz"))["y_clean"][test.ids]
+    drawn = np.concatenate([data.public.drawn, data.private.drawn])
     rows, models = [], {}
     # seed by seed, so that an interrupted benchmark has whole seeds of every part
     todo = [(p, s) for s in seeds for p in parts if p in ("cnn", "noaug", "dnn")]

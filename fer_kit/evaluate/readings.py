@@ -277,7 +277,7 @@ def compare_models(table: pd.DataFrame, preds: dict, y_true: np.ndarray, key: st
                f"({tr:.3f} against {lin_tr:.3f}{seed_note}): it overfits at this budget")
         budget = (f"at this budget ({epochs} epochs) the DNN did not beat the linear model, "
                   f"{fit}. At FER2013's size, trained to early stopping, a DNN of the CNN's size "
-                  "beat logistic regression on SynthFER (0.414 against 0.397, one seed: "
+                  "scored above logistic regression on SynthFER (0.414 against 0.397, one seed: "
                   "README, \"SynthFER v5 at FER2013's size\"), and students' DNNs on FER2013 "
                   "reach 0.25-0.55 (most near 0.39)")
         lines.append("Note: " + budget + ".")

@@ -154,7 +154,8 @@ def seed_gap(table: pd.DataFrame, key: str, a: str, b: str, y_true, pred_a, pred
     (``welch_margin``: their spread) and two paired standard errors over the test images
     (``paired_gain`` on one seed's predictions of each, ``pred_a`` and ``pred_b``). A
     network with one seed (a model fitted once) adds no seed spread of its own; when
-    neither has two seeds, only the images count, and the line says so. The gap is resolved beyond the margin.
+    neither has two seeds, only the images count, and the line says so. The gap is
+    resolved beyond the margin.
 
     Returns:
         (gap, margin, the line).
@@ -171,7 +172,8 @@ def seed_gap(table: pd.DataFrame, key: str, a: str, b: str, y_true, pred_a, pred
     word = "above" if gap > 0 else "below"
     seeds = f"{na} and {nb} training seeds" if max(na, nb) >= 2 else "one training seed each"
     noise = (f"margin {margin:.3f}, training seeds {spread:.3f} ({level:.0%}, Welch) and test "
-             f"images {img:.3f} (2 paired SE) combined as sqrt(a^2 + b^2)" if max(na, nb) >= 2 else
+             f"images {img:.3f} (2 paired SE) combined as sqrt(a^2 + b^2)"
+             if max(na, nb) >= 2 else
              f"margin {margin:.3f}: the test images only (2 paired SE), no spread between "
              "seeds measured")
     verdict = "resolved" if abs(gap) > margin else "not resolved"
