@@ -41,8 +41,9 @@ def test_the_saliency_rewrite_is_the_templates_gradient():
     exec(_blocks()[0], ns)
     model, x = ns["emotion_classifier"], ns["x"]
     assert ns["heatmap"].shape == (48, 48)
-    # the template's quantity by finite differences: d mean(p[:, pred]) / dx at a few pixels
-    c, eps = int(ns["pred"][0]), 1e-2
+    # the template's quantity by finite differences: d mean(p[:, pred]) / dx at a few pixels.
+    # A small step: one of 1e-2 crosses LeakyReLU kinks (6% off at one pixel on PyTorch)
+    c, eps = int(ns["pred"][0]), 1e-3
     for i, j in [(10, 10), (24, 30), (40, 5)]:
         up, down = x.copy(), x.copy()
         up[0, i, j, 0] += eps

@@ -3,7 +3,8 @@ uninterrupted one.
 
 ``EpochBatches`` orders the training images by a permutation drawn from (seed, epoch),
 and ``EpochSeeds`` sets every Keras ``SeedGenerator`` in the model (augmentation,
-dropout) from them at the start of the epoch. A run resumed at epoch k therefore draws
+dropout) from them at the start of the epoch, and on PyTorch torch's global generator,
+from which Keras's dropout draws there. A run resumed at epoch k therefore draws
 what epoch k of the uninterrupted run draws, and with ``callbacks.Backup`` restoring
 weights and optimizer, it continues that run. (Keras's own shuffle cannot do this: on
 TensorFlow, with a seed set, it gives the same order every epoch, and a fresh process
@@ -15,6 +16,10 @@ import keras
 import numpy as np
 
 from ..backend.tf import epoch_dataset
+
+
+#: the stream of torch's global generator (PyTorch's dropout draws from it)
+TORCH_STREAM = 2 ** 16
 
 
 def epoch_rng(seed: int, epoch: int, stream: int) -> np.random.Generator:
@@ -87,3 +92,9 @@ class EpochSeeds(keras.callbacks.Callback):
         for k, v in enumerate(states, start=1):
             s = int(epoch_rng(self.seed, epoch, k).integers(2 ** 31))
             v.assign(np.array([s, 0], dtype=v.dtype))
+        if keras.backend.backend() == "torch":
+            # Keras's torch dropout ignores a SeedGenerator made without a seed (the
+            # Dropout layer's) and draws from torch's global generator: seed that too
+            import torch
+
+            torch.manual_seed(int(epoch_rng(self.seed, epoch, TORCH_STREAM).integers(2 ** 31)))
