@@ -136,15 +136,20 @@ def sanity_verdict(table: pd.DataFrame, pass_below: float = 0.5,
 
     Returns:
         One row per method, in the table's order: ``output_layer_only`` (step 1),
-        ``cascade_mean`` (mean over the randomized steps), ``all_layers`` (the last step)
-        and ``passes``.
+        ``cascade_mean`` (mean over the randomized steps), ``all_layers`` (the last step),
+        ``passes``, and ``reason``: why a method fails, in words ("" where it passes).
     """
     steps = table[table["step"] > 0]  # step 0 is the trained model (correlation 1)
     at = lambda step: steps[steps["step"] == step].set_index("method")["spearman"]
     out = pd.DataFrame({"output_layer_only": at(1),
                         "cascade_mean": steps.groupby("method")["spearman"].mean(),
                         "all_layers": at(steps["step"].max())}).loc[steps["method"].unique()]
-    out["passes"] = (out["output_layer_only"] < invariant_above) & (out["all_layers"] < pass_below)
+    invariant = out["output_layer_only"] >= invariant_above
+    kept = out["all_layers"] >= pass_below
+    out["passes"] = ~invariant & ~kept
+    out["reason"] = np.where(invariant, "nearly unchanged with the output layer random",
+                             np.where(kept, "still like the trained model's with every layer "
+                                      "random", ""))
     return out
 
 
