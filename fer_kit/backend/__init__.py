@@ -24,7 +24,8 @@ from .selection import configured_backend, keras_config_path, name, select_backe
 from .threads import set_threads
 
 __all__ = ["accelerator", "configured_backend", "feeds_tf_data", "jit_pays_off",
-           "keras_config_path", "name", "select_backend", "set_threads", "steps_per_execution"]
+           "keras_config_path", "name", "seed_global_generator", "select_backend",
+           "set_threads", "steps_per_execution"]
 
 
 def accelerator() -> str | None:
@@ -68,3 +69,12 @@ def jit_pays_off() -> bool:
     JAX always compiles; everywhere else Keras's 'auto' decides.
     """
     return not (name() == "tensorflow" and not accelerator())
+
+
+def seed_global_generator(seed: int) -> None:
+    """Seed the backend's global random generator where Keras draws from it: on PyTorch,
+    Keras's dropout ignores a SeedGenerator made without a seed (the Dropout layer's) and
+    draws from torch's global generator. TensorFlow and JAX draw only from SeedGenerators."""
+    if name() == "torch":
+        import torch  # optional: only the running backend is importable
+        torch.manual_seed(int(seed))

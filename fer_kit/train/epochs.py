@@ -15,11 +15,12 @@ from __future__ import annotations
 import keras
 import numpy as np
 
+from .. import backend
 from ..backend.tf import epoch_dataset
 
 
-#: the stream of torch's global generator (PyTorch's dropout draws from it)
-TORCH_STREAM = 2 ** 16
+#: the stream of the backend's global generator (PyTorch's dropout draws from it)
+GLOBAL_STREAM = 2 ** 16
 
 
 def epoch_rng(seed: int, epoch: int, stream: int) -> np.random.Generator:
@@ -92,9 +93,5 @@ class EpochSeeds(keras.callbacks.Callback):
         for k, v in enumerate(states, start=1):
             s = int(epoch_rng(self.seed, epoch, k).integers(2 ** 31))
             v.assign(np.array([s, 0], dtype=v.dtype))
-        if keras.backend.backend() == "torch":
-            # Keras's torch dropout ignores a SeedGenerator made without a seed (the
-            # Dropout layer's) and draws from torch's global generator: seed that too
-            import torch
-
-            torch.manual_seed(int(epoch_rng(self.seed, epoch, TORCH_STREAM).integers(2 ** 31)))
+        # PyTorch's dropout draws from torch's global generator instead: seed that too
+        backend.seed_global_generator(epoch_rng(self.seed, epoch, GLOBAL_STREAM).integers(2 ** 31))
