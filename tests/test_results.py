@@ -1,0 +1,53 @@
+"""The figures of SynthFER v5 at FER2013's size that the README and notebook 02's budget
+note quote are those of the committed benchmark rows (``benchmarks/bench_learning.py``,
+its ``learning_runs.csv`` kept in ``benchmarks/results``): a rerun that changes the rows
+fails here until the text follows them."""
+from __future__ import annotations
+
+import inspect
+import pathlib
+
+import pandas as pd
+import pytest
+
+from fer_kit.evaluate import readings
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "learning_fer2013size_w0.25_seed0_cpu.csv"
+
+
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    return pd.read_csv(RESULTS).set_index("part")
+
+
+@pytest.fixture(scope="module")
+def section() -> str:
+    """The README's section on these runs, up to the next heading."""
+    text = (ROOT / "README.md").read_text()
+    start = text.index("### SynthFER v5 at FER2013's size")
+    return " ".join(text[start:text.index("\n### ", start + 1)].split())
+
+
+def test_the_readme_quotes_the_committed_rows(rows, section):
+    cnn, noaug, dnn, logreg = (rows.loc[p] for p in ("cnn", "noaug", "dnn", "logreg"))
+    for name, r in (("cnn", cnn), ("noaug", noaug)):
+        assert (f"test {r.test:.3f} (public {r.public:.3f}, private {r.private:.3f})"
+                in section), name
+        assert f"best epoch {int(r.best_epoch)} of {int(r.epochs)}" in section, name
+    assert f"{dnn.test:.3f}: **{(noaug.test - dnn.test) * 100:.1f} points below the CNN**" \
+        in section
+    assert f"{logreg.test:.3f}: {(dnn.test - logreg.test) * 100:.1f} points below the DNN" \
+        in section
+    assert (f"{noaug.train_fit:.3f} on its training images in inference mode "
+            f"({noaug.train_acc:.3f} in the history, with dropout) vs {noaug.val_acc:.3f}"
+            in section)
+    assert (f"the CNN {noaug.drawn:.3f} ({cnn.drawn:.3f} with augmentation), the DNN "
+            f"{dnn.drawn:.3f}, logistic regression {logreg.drawn:.3f}" in section)
+    assert f"{(cnn.test - noaug.test) * 100:+.1f} points" in section  # augmentation's gain
+
+
+def test_notebook_02s_budget_note_quotes_them(rows):
+    source = inspect.getsource(readings.compare_models)
+    assert f"({rows.loc['dnn', 'test']:.3f} against {rows.loc['logreg', 'test']:.3f}, one seed" \
+        in source
