@@ -472,7 +472,7 @@ def test_label_noise_splits_the_errors_into_misread_faces_and_wrong_labels():
     assert r.text.startswith("4 of these 10 labels (40%) name another class than the one the "
                              "face was drawn from (most often ")
     assert "Of its 5 errors against the labels, 2 (40%) are faces with a right label" in r.text
-    assert "It also gave the wrong label itself on 1 of the 4 faces with one" in r.text
+    assert "It also gave the wrong label itself on 1 of the 4 wrongly labelled faces" in r.text
     assert r.text.endswith("So 0.100 of accuracy lies between the model and that ceiling, and "
                            "0.400 belongs to the labels.")
     fear = evaluate.label_noise([4, 4, 4, 5, 2, 2], [2] * 6, [2] * 6)

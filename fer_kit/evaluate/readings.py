@@ -153,7 +153,8 @@ def label_noise(y_true: np.ndarray, drawn: np.ndarray, y_pred: np.ndarray,
         f"({misread / max(errors, 1):.0%}) are faces with a right label that it misread, and "
         f"{errors - misread} are faces whose label is wrong: on {read_as_drawn} of those it "
         f"answered the class the face was drawn from. It also gave the wrong label itself "
-        f"on {agrees} of the {wrong} faces with one, which count as right against the labels.",
+        f"on {agrees} of the {wrong} wrongly labelled faces, which count as right against "
+        "the labels.",
         f"So {ceiling - acc:.3f} of accuracy lies between the model and that ceiling, and "
         f"{1 - ceiling:.3f} belongs to the labels."])
     return LabelNoise(n, wrong, ceiling, acc, drawn_acc, misread, read_as_drawn, agrees, text)
