@@ -52,9 +52,9 @@ _EVERY_BACKEND = {"test_augment", "test_backend", "test_evaluate", "test_keras_i
                   "test_train", "test_vis"}
 _FIRST_PASS_ONLY = {"test_ablation", "test_cli", "test_config", "test_cores", "test_csvparse",
                     "test_install", "test_layers", "test_make", "test_notebooks",
-                    "test_outliers", "test_plots", "test_resolve", "test_robustness",
-                    "test_sanity_reading", "test_split", "test_synth", "test_tf_pipeline",
-                    "test_vis_backends"}
+                    "test_outliers", "test_plots", "test_resolve", "test_results",
+                    "test_robustness", "test_sanity_reading", "test_split", "test_synth",
+                    "test_tf_pipeline", "test_vis_backends"}
 # Single tests in an every-backend file marked `one_pass` run in the first pass only too:
 # subprocesses that pick their own backend, and run-folder logic that trains several models
 # to test it. Tests whose reference is TensorFlow itself through Keras (tf.GradientTape on
