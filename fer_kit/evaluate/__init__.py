@@ -21,7 +21,8 @@ from .tta import tta_gains, tta_reading
 
 __all__ = ["LabelNoise", "ModelComparison", "accuracy", "accuracy_row", "check_pixels",
            "compare_models", "confusion", "fit_diagnosis", "label_noise", "labeled_test",
-           "most_confused", "paired_gain", "paired_reading", "predict", "predict_proba", "progress_reading", "reading", "report",
+           "most_confused", "paired_gain", "paired_reading", "predict", "predict_proba",
+           "progress_reading", "reading", "report",
            "reproduced", "scores", "seed_gap", "seed_row", "seed_rows", "seed_summary",
            "seed_table", "share_interval", "stored_seeds", "test_set", "tta_gains",
            "tta_reading", "welch_margin", "write_seed_rows", "write_submission"]
