@@ -137,7 +137,7 @@ def sanity_verdict(table: pd.DataFrame, pass_below: float = 0.5,
     Returns:
         One row per method, in the table's order: ``output_layer_only`` (step 1),
         ``cascade_mean`` (mean over the randomized steps), ``all_layers`` (the last step),
-        ``passes``, and ``reason``: why a method fails, in words ("" where it passes).
+        ``passes``, and ``reason``: every rule a method fails, in words ("" where it passes).
     """
     steps = table[table["step"] > 0]  # step 0 is the trained model (correlation 1)
     at = lambda step: steps[steps["step"] == step].set_index("method")["spearman"]
@@ -147,9 +147,9 @@ def sanity_verdict(table: pd.DataFrame, pass_below: float = 0.5,
     invariant = out["output_layer_only"] >= invariant_above
     kept = out["all_layers"] >= pass_below
     out["passes"] = ~invariant & ~kept
-    out["reason"] = np.where(invariant, "nearly unchanged with the output layer random",
-                             np.where(kept, "still like the trained model's with every layer "
-                                      "random", ""))
+    rules = (invariant, "nearly unchanged with the output layer random"), \
+        (kept, "still like the trained model's with every layer random")
+    out["reason"] = [" and ".join(text for failed, text in rules if failed[m]) for m in out.index]
     return out
 
 
