@@ -20,11 +20,37 @@ _CACHED_MODEL = pretrained.model_path()
 
 def _synthfer_v3():
     """benchmarks/synthfer_v3.py, version 3's flat faces (kept beside bench_realism.py)."""
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "synthfer_v3.py"
-    spec = importlib.util.spec_from_file_location("synthfer_v3", path)
+    return _benchmark("synthfer_v3")
+
+
+def _benchmark(name: str):
+    """A script in benchmarks/ as a module."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def test_screen_overrides_apply_to_one_call_only():
+    """benchmarks/synthfer_screen.py changes the generator's tables for its own call and
+    puts them back: the shipped SynthFER stays as it was."""
+    screen = _benchmark("synthfer_screen")
+    before = synth.generate(300, seed=3)
+    clean = screen.generate({"expr.label_noise": 0.0, "nuisance.rot_sd": 0.0}, 300, seed=3)
+    faces = clean.kind == 0
+    assert (clean.y[faces] == clean.y_clean[faces]).all()  # no wrong labels on the faces
+    assert (before.y[before.kind == 0] != before.y_clean[before.kind == 0]).mean() > 0.15
+    assert not np.array_equal(before.x, clean.x)  # upright heads: other pixels
+    after = synth.generate(300, seed=3)
+    assert np.array_equal(after.x, before.x) and np.array_equal(after.y, before.y)
+    with pytest.raises(SystemExit, match="no such parameter"):
+        screen.generate({"expr.label_noize": 0.1}, 10, seed=0)
+    assert synth._EXPRESSION_V5["label_noise"] == 0.28  # restored after the error too
+    assert screen.parse_set("h9:expr.intensity=(6.0, 4.0),nuisance.rot_sd=15") == (
+        "h9", {"expr.intensity": (6.0, 4.0), "nuisance.rot_sd": 15})
+    with pytest.raises(SystemExit, match="rot_sd"):
+        screen.parse_set("h9:rot_sd=15")
 
 
 def test_shapes_and_types(synth_small):
