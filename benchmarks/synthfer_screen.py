@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import ast
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -49,8 +48,9 @@ SETTINGS = {
     "h2": {"expr.intensity": (6.0, 4.0), "expr.blend_p": 0.3, "expr.label_noise": 0.12,
            "expr.spread": 1.3, "nuisance.rot_sd": 15.0, "nuisance.shift_sd": (0.12, 0.09),
            "nuisance.scale": (0.95, 1.45)},
-    # h2 with weaker expressions still and 6% wrong labels
-    "h3": {"expr.intensity": (4.0, 4.0), "expr.blend_p": 0.3, "expr.label_noise": 0.06,
+    # h2's harder faces with v5's wrong labels (28%): at 9,000 images v5 gained 3.1 points
+    # from augmentation and h1, h2 (12% wrong labels) 0.1 and 1.1
+    "h3": {"expr.intensity": (6.0, 4.0), "expr.blend_p": 0.3,
            "expr.spread": 1.3, "nuisance.rot_sd": 15.0, "nuisance.shift_sd": (0.12, 0.09),
            "nuisance.scale": (0.95, 1.45)},
 }
@@ -114,7 +114,6 @@ def screen(name: str, overrides: dict, args, out: Path) -> dict:
     models = {}
     for part, options in (("noaug", {"augment": None}), ("aug", {})):
         run_dir = out / f"{name}-n{n}-w{args.width}-s{args.seed}-{part}"
-        t = time.perf_counter()
         if (run_dir / "model.keras").is_file():
             res = fk.train.load_run(run_dir, pool=pool)
         else:
@@ -131,7 +130,7 @@ def screen(name: str, overrides: dict, args, out: Path) -> dict:
                     f"{part}_best_epoch": best + 1, f"{part}_epochs": len(h),
                     f"{part}_train_fit": float(np.mean(fitted == pool.y[seen])),
                     f"{part}_val": float(h["val_accuracy"].iloc[best]),
-                    f"{part}_minutes": (time.perf_counter() - t) / 60})
+                    f"{part}_minutes": res.seconds / 60})  # training time, also when loaded
         models[part] = res.model
     row["gain"] = row["aug_test"] - row["noaug_test"]
     row["overfit_gap"] = row["noaug_train_fit"] - row["noaug_val"]

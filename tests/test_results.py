@@ -52,3 +52,33 @@ def test_notebook_02s_budget_note_quotes_them(rows):
     source = inspect.getsource(readings.compare_models)
     assert f"({rows.loc['dnn', 'test']:.3f} against {rows.loc['logreg', 'test']:.3f}, one seed" \
         in source
+
+
+SCREEN = ROOT / "benchmarks" / "results" / "synthfer_screen_n9000_w0.25_cpu.csv"
+
+
+def screen_row(r) -> str:
+    """One row of the README's table of the v6 screen, as written from ``screen.csv``."""
+    return (f"| {r.setting}, seed {r.seed} | {r.ceiling:.3f} | {r.noaug_test:.3f} "
+            f"({r.noaug_drawn:.3f}); best epoch {r.noaug_best_epoch} of {r.noaug_epochs}; "
+            f"{r.noaug_train_fit:.3f} vs {r.noaug_val:.3f} | {r.aug_test:.3f} ({r.aug_drawn:.3f}); "
+            f"best epoch {r.aug_best_epoch} of {r.aug_epochs} | **{r.gain * 100:+.1f}** | "
+            f"{r.fer_reads_drawn:.3f} | {r.astronaut}, {r.kappa_real:.3f} |")
+
+
+def test_the_readme_quotes_the_v6_screen():
+    """benchmarks/synthfer_screen.py's rows (README, "Toward a SynthFER v6"), and the
+    settings' overrides as the script defines them."""
+    rows = pd.read_csv(SCREEN)
+    text = (ROOT / "README.md").read_text()
+    start = text.index("### Toward a SynthFER v6")
+    section = text[start:text.index("\n### ", start + 1)]
+    for r in rows.itertuples():
+        assert screen_row(r) in section, r.setting
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "synthfer_screen", ROOT / "benchmarks" / "synthfer_screen.py")
+    screen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(screen)
+    for r in rows.itertuples():
+        assert r.overrides == repr(screen.SETTINGS[r.setting]), r.setting
