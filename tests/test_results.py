@@ -82,3 +82,14 @@ def test_the_readme_quotes_the_v6_screen():
     spec.loader.exec_module(screen)
     for r in rows.itertuples():
         assert r.overrides == repr(screen.SETTINGS[r.setting]), r.setting
+    # the reading of v5's seeds: the mean gain and the ablation's verdict on it
+    from fer_kit.ablation import verdict
+    v5 = rows[rows["setting"] == "v5"]
+    long = pd.concat([pd.DataFrame({"config": c, "seed": v5["seed"], "test": v5[col]})
+                      for c, col in (("baseline", "noaug_test"), ("augmentation", "aug_test"))])
+    line = verdict(long, metric="test").against_baseline["augmentation"]
+    assert line.startswith("augmentation not distinguishable from the baseline"), line
+    margin = float(line.split("95% margin (")[1].split(",")[0])
+    flat = " ".join(section.split())
+    assert (f"a mean of {v5['gain'].mean() * 100:+.1f}, not distinguishable from no gain (95% "
+            f"margin {margin * 100:.1f} points") in flat
