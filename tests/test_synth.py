@@ -36,6 +36,7 @@ def test_screen_overrides_apply_to_one_call_only():
     """benchmarks/synthfer_screen.py changes the generator's tables for its own call and
     puts them back: the shipped SynthFER stays as it was."""
     screen = _benchmark("synthfer_screen")
+    tables = dict(synth._EXPRESSION_V5), dict(synth._NUISANCE_V5)
     before = synth.generate(300, seed=3)
     clean = screen.generate({"expr.label_noise": 0.0, "nuisance.rot_sd": 0.0}, 300, seed=3)
     faces = clean.kind == 0
@@ -45,8 +46,8 @@ def test_screen_overrides_apply_to_one_call_only():
     after = synth.generate(300, seed=3)
     assert np.array_equal(after.x, before.x) and np.array_equal(after.y, before.y)
     with pytest.raises(SystemExit, match="no such parameter"):
-        screen.generate({"expr.label_noize": 0.1}, 10, seed=0)
-    assert synth._EXPRESSION_V5["label_noise"] == 0.28  # restored after the error too
+        screen.generate({"expr.label_noise": 0.0, "expr.label_noize": 0.1}, 10, seed=0)
+    assert (synth._EXPRESSION_V5, synth._NUISANCE_V5) == tables  # restored after the error too
     assert screen.parse_set("h9:expr.intensity=(6.0, 4.0),nuisance.rot_sd=15") == (
         "h9", {"expr.intensity": (6.0, 4.0), "nuisance.rot_sd": 15})
     with pytest.raises(SystemExit, match="rot_sd"):
